@@ -1,0 +1,103 @@
+//! Versioned migrations, written once for both databases where the dialects agree; where they differ, the same
+//! numbered step has a `.sqlite.sql` and a `.postgres.sql` part applied after the common one, in one transaction.
+
+use sqlx::Row;
+
+use crate::{Backend, Db, Result, StoreError};
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub common: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:expr, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $file,
+            common: include_str!(concat!("../migrations/", $file, ".sql")),
+            sqlite: include_str!(concat!("../migrations/", $file, ".sqlite.sql")),
+            postgres: include_str!(concat!("../migrations/", $file, ".postgres.sql")),
+        }
+    };
+}
+
+pub static MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation")];
+
+/// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.
+const MIGRATION_LOCK: i64 = 7_262_019_040;
+
+pub(crate) async fn run(db: &Db) -> Result<Vec<String>> {
+    let mut conn = db.pool.acquire().await?;
+    if db.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = run_locked(db, &mut conn).await;
+    if db.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+async fn run_locked(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<Vec<String>> {
+    use sqlx::Connection;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.get::<i64, _>(0))
+        .collect();
+    let mut done = Vec::new();
+    for m in MIGRATIONS {
+        if applied.contains(&m.version) {
+            continue;
+        }
+        let err = |source| StoreError::Migration {
+            version: m.version,
+            name: m.name,
+            source,
+        };
+        let mut tx = conn.begin().await.map_err(err)?;
+        sqlx::raw_sql(m.common)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        let dialect = match db.backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        if !dialect.trim().is_empty() {
+            sqlx::raw_sql(dialect)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(crate::now())
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        done.push(m.name.to_string());
+    }
+    Ok(done)
+}

@@ -1,0 +1,189 @@
+//! Organisations (SPIP and antennas, TJ, parquet, administrations and services) and the links between them.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::audit;
+use crate::roles::OrgKind;
+use crate::{Actor, Db, Result, Scope, StoreError};
+
+#[derive(Clone, Debug)]
+pub struct Organisation {
+    pub id: String,
+    pub kind: OrgKind,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub departement: Option<String>,
+    pub time_zone: String,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewOrganisation {
+    pub kind: OrgKind,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub departement: Option<String>,
+    pub time_zone: String,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, kind, name, parent_id, departement, time_zone, address, phone, email, active, created_at";
+
+fn from_row(r: &AnyRow) -> Organisation {
+    Organisation {
+        id: r.get("id"),
+        kind: r
+            .get::<String, _>("kind")
+            .parse()
+            .unwrap_or(OrgKind::Administration),
+        name: r.get("name"),
+        parent_id: r.get("parent_id"),
+        departement: r.get("departement"),
+        time_zone: r.get("time_zone"),
+        address: r.get("address"),
+        phone: r.get("phone"),
+        email: r.get("email"),
+        active: crate::flag(r, "active"),
+        created_at: r.get("created_at"),
+    }
+}
+
+pub async fn create(db: &Db, actor: &Actor, new: &NewOrganisation) -> Result<Organisation> {
+    let id = crate::new_id();
+    let now = crate::now();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO organisations (id, kind, name, parent_id, departement, time_zone, address, phone, email, \
+         active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10)",
+    )
+    .bind(&id)
+    .bind(new.kind.as_str())
+    .bind(&new.name)
+    .bind(new.parent_id.as_deref())
+    .bind(new.departement.as_deref())
+    .bind(&new.time_zone)
+    .bind(new.address.as_deref())
+    .bind(new.phone.as_deref())
+    .bind(new.email.as_deref())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "organisation.create",
+        "organisation",
+        Some(&id),
+        Some(serde_json::json!({"name": new.name, "kind": new.kind.as_str()})),
+    )
+    .await?;
+    tx.commit().await?;
+    get_unscoped(db, &id).await
+}
+
+/// Reads an organisation without scope: for session set-up and system jobs only.
+pub async fn get_unscoped(db: &Db, id: &str) -> Result<Organisation> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM organisations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    Ok(from_row(&row))
+}
+
+pub async fn find_by_name(db: &Db, kind: OrgKind, name: &str) -> Result<Option<Organisation>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM organisations WHERE kind = $1 AND name = $2"
+    ))
+    .bind(kind.as_str())
+    .bind(name)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+pub async fn get(db: &Db, scope: &Scope, id: &str) -> Result<Organisation> {
+    if !scope.can_see(id) {
+        return Err(StoreError::NotFound);
+    }
+    get_unscoped(db, id).await
+}
+
+/// Organisations visible to the scope, by kind then name.
+pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Organisation>> {
+    let (cond, binds) = scope.visible_filter("id", 1);
+    let sql = format!("SELECT {COLUMNS} FROM organisations WHERE {cond} ORDER BY kind, name");
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_all(db.pool()).await?.iter().map(from_row).collect())
+}
+
+/// Organisations whose users the scope manages.
+pub async fn list_managed(db: &Db, scope: &Scope) -> Result<Vec<Organisation>> {
+    let (cond, binds) = scope.managed_filter("id", 1);
+    let sql = format!("SELECT {COLUMNS} FROM organisations WHERE {cond} ORDER BY kind, name");
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_all(db.pool()).await?.iter().map(from_row).collect())
+}
+
+pub async fn link(db: &Db, actor: &Actor, a: &str, b: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO organisation_links (organisation_id, linked_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(a)
+    .bind(b)
+    .bind(crate::now())
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "organisation.link",
+        "organisation",
+        Some(a),
+        Some(serde_json::json!({ "linked": b })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Names of the organisations linked to `id` (either direction).
+pub async fn linked(db: &Db, id: &str) -> Result<Vec<Organisation>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM organisations WHERE id IN (SELECT linked_id FROM organisation_links WHERE \
+         organisation_id = $1 UNION SELECT organisation_id FROM organisation_links WHERE linked_id = $1) \
+         ORDER BY name"
+    ))
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+pub async fn children(db: &Db, id: &str) -> Result<Vec<Organisation>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM organisations WHERE parent_id = $1 ORDER BY name"
+    ))
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
