@@ -1,1 +1,445 @@
-fn main() {}
+//! `passerelle`: one binary for Mon Suivi Justice and Info Parquet. Thin: parse the command line and the
+//! configuration, then hand over to the library crates.
+
+mod demo;
+mod imports;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use store::roles::{OrgKind, Role};
+use store::{Actor, Db};
+use web::{Config, Mode};
+
+#[derive(Parser)]
+#[command(
+    name = "passerelle",
+    version,
+    about = "Passerelle — Mon Suivi Justice and Info Parquet (French Ministry of Justice)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run pending migrations, then serve HTTP and the background worker.
+    Serve {
+        /// Serve HTTP only (run `passerelle worker` elsewhere).
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run the background worker only (outbox dispatch, scheduled jobs).
+    Worker,
+    /// Create (idempotently) the demo data set, then serve like `serve`, with messages kept in a demo outbox.
+    Demo {
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Import reference data; the whole file or nothing, bad rows reported by line.
+    Import {
+        #[command(subcommand)]
+        what: ImportKind,
+    },
+    /// Manage agents' accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportKind {
+    /// Communes (INSEE) from `@etalab/decoupage-administratif` (default: the copy installed by `npm ci`).
+    Communes { file: Option<PathBuf> },
+    /// The Ministry's « juridictions compétentes pour les communes » CSV (`;`, UTF-8).
+    Juridictions { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create an account. Without --password-stdin, prints a single-use activation link (valid 7 days).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+        /// Role code, e.g. admin, cpip, bex, jap, local_admin, administration_agent, parquet_magistrate.
+        #[arg(long)]
+        role: String,
+        /// Organisation name or id; defaults to the national administration for `admin`.
+        #[arg(long)]
+        organisation: Option<String>,
+        /// Read the password from standard input instead of sending an activation link.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,hyper=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("erreur : {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_db(config: &Config) -> Result<Db> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "impossible de créer le dossier de données {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let db = Db::connect(&config.database_url).await.with_context(|| {
+        format!(
+            "connexion à la base de données impossible ({})",
+            store::redact_url(&config.database_url)
+        )
+    })?;
+    let applied = db
+        .migrate()
+        .await
+        .context("échec de la migration de la base de données : le service ne démarre pas")?;
+    for m in applied {
+        tracing::info!(migration = %m, "migration applied");
+    }
+    Ok(db)
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve { no_worker } => {
+            let config = Config::from_env(Mode::Serve)?;
+            let db = open_db(&config).await?;
+            serve(db, config, !no_worker).await?;
+        }
+        Command::Demo { no_worker } => {
+            let config = Config::from_env(Mode::Demo)?;
+            let db = open_db(&config).await?;
+            demo::seed(&db).await?;
+            load_demo_refdata(&db).await?;
+            serve(db, config, !no_worker).await?;
+        }
+        Command::Worker => {
+            let config = Config::from_env(Mode::Serve)?;
+            let db = open_db(&config).await?;
+            let (_tx, rx) = tokio::sync::watch::channel(false);
+            worker(db, config, rx).await?;
+        }
+        Command::Migrate => {
+            let config = Config::from_env(Mode::Demo)?;
+            open_db(&config).await?;
+            println!("Base de données à jour.");
+        }
+        Command::Import { what } => {
+            let config = Config::from_env(Mode::Demo)?;
+            let db = open_db(&config).await?;
+            return import(&db, what).await;
+        }
+        Command::User { action } => {
+            let config = Config::from_env(Mode::Demo)?;
+            let db = open_db(&config).await?;
+            user_command(&db, &config, action).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(db: Db, config: Config, with_worker: bool) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("impossible d'écouter sur {}", config.bind))?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let worker_handle = with_worker.then(|| {
+        let (db, config, rx) = (db.clone(), config.clone(), shutdown_rx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = worker(db, config, rx).await {
+                tracing::error!(error = %e, "worker stopped");
+            }
+        })
+    });
+    let url = config.public_url.clone();
+    let mode = config.mode;
+    let app = web::router(web::AppState::new(db.clone(), config));
+    println!(
+        "Passerelle écoute sur {url} ({}, base {})",
+        if mode == Mode::Demo {
+            "démonstration"
+        } else {
+            "production"
+        },
+        db.backend().as_str()
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = shutdown_tx.send(true);
+    })
+    .await?;
+    if let Some(h) = worker_handle {
+        let _ = h.await;
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// Background work: the outbox dispatcher and periodic jobs.
+async fn worker(
+    db: Db,
+    config: Config,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    let _ = (&db, &config);
+    let _ = shutdown.changed().await;
+    Ok(())
+}
+
+fn progress(len: usize, what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(len as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+fn report(errors: &[imports::RowError]) -> ExitCode {
+    eprintln!(
+        "Import refusé : {} erreur(s). Aucune ligne n'a été importée.",
+        errors.len()
+    );
+    for e in errors.iter().take(200) {
+        eprintln!("  {e}");
+    }
+    if errors.len() > 200 {
+        eprintln!("  … et {} autres erreurs", errors.len() - 200);
+    }
+    ExitCode::FAILURE
+}
+
+fn default_communes_file() -> Option<PathBuf> {
+    let rel = Path::new("node_modules/@etalab/decoupage-administratif/data/communes.json");
+    let mut candidates = vec![rel.to_path_buf()];
+    if let Ok(exe) = std::env::current_exe() {
+        for anc in exe.ancestors().skip(1).take(4) {
+            candidates.push(anc.join(rel));
+        }
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+async fn import(db: &Db, what: ImportKind) -> Result<ExitCode> {
+    let actor = Actor::system("passerelle import");
+    match what {
+        ImportKind::Communes { file } => {
+            let Some(path) = file.or_else(default_communes_file) else {
+                bail!("fichier des communes introuvable : lancez `npm ci` ou indiquez le chemin de communes.json");
+            };
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("lecture de {}", path.display()))?;
+            let rows = match imports::parse_communes_json(&bytes) {
+                Ok(r) => r,
+                Err(errors) => return Ok(report(&errors)),
+            };
+            let pb = progress(rows.len(), "Communes");
+            let n = store::refdata::upsert_communes(db, &actor, &rows, &|done| {
+                pb.set_position(done as u64)
+            })
+            .await?;
+            pb.finish_and_clear();
+            println!("{n} communes importées.");
+        }
+        ImportKind::Juridictions { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("lecture de {}", file.display()))?;
+            let rows = match imports::parse_juridictions(&bytes) {
+                Ok(r) => r,
+                Err(errors) => return Ok(report(&errors)),
+            };
+            let pb = progress(rows.len(), "Juridictions");
+            let source = file
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let n = store::refdata::replace_juridictions(db, &actor, &rows, &source, &|d| {
+                pb.set_position(d as u64)
+            })
+            .await?;
+            pb.finish_and_clear();
+            println!("{n} communes rattachées à leurs juridictions.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo needs the Hauts-de-Seine sample of the jurisdictions table and, when installed, the communes list.
+async fn load_demo_refdata(db: &Db) -> Result<()> {
+    use store::refdata::{count, RefTable};
+    let actor = Actor::system("demo");
+    if count(db, RefTable::Juridictions).await? == 0 {
+        let rows = imports::parse_juridictions(include_bytes!(
+            "../../../data/juridictions-92-echantillon.csv"
+        ))
+        .map_err(|e| anyhow::anyhow!("échantillon de juridictions invalide : {}", e[0]))?;
+        store::refdata::replace_juridictions(
+            db,
+            &actor,
+            &rows,
+            "juridictions-92-echantillon.csv",
+            &|_| {},
+        )
+        .await?;
+    }
+    if count(db, RefTable::Communes).await? == 0 {
+        match default_communes_file() {
+            Some(path) => {
+                let bytes = std::fs::read(&path)?;
+                if let Ok(rows) = imports::parse_communes_json(&bytes) {
+                    store::refdata::upsert_communes(db, &actor, &rows, &|_| {}).await?;
+                }
+            }
+            None => tracing::warn!(
+                "communes list not found (run `npm ci`): commune search will be empty"
+            ),
+        }
+    }
+    Ok(())
+}
+
+async fn user_command(db: &Db, config: &Config, action: UserAction) -> Result<()> {
+    let UserAction::Create {
+        email,
+        first_name,
+        last_name,
+        role,
+        organisation,
+        password_stdin,
+    } = action;
+    let role: Role = role.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "rôle inconnu « {role} » ; rôles : {}",
+            Role::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let email = domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let actor = Actor::system("passerelle user create");
+    let org = match organisation {
+        Some(o) => {
+            let all = store::orgs::list(db, &store::Scope::system("cli")).await?;
+            all.into_iter()
+                .find(|x| x.id == o || x.name == o)
+                .ok_or_else(|| anyhow::anyhow!("organisation introuvable : « {o} »"))?
+        }
+        None if role == Role::Admin => {
+            let name = "Ministère de la Justice — administration nationale";
+            match store::orgs::find_by_name(db, OrgKind::National, name).await? {
+                Some(o) => o,
+                None => {
+                    store::orgs::create(
+                        db,
+                        &actor,
+                        &store::orgs::NewOrganisation {
+                            kind: OrgKind::National,
+                            name: name.into(),
+                            parent_id: None,
+                            departement: None,
+                            time_zone: "Europe/Paris".into(),
+                            address: None,
+                            phone: None,
+                            email: None,
+                        },
+                    )
+                    .await?
+                }
+            }
+        }
+        None => bail!("--organisation est obligatoire pour ce rôle"),
+    };
+    if !role.allowed_org_kinds().contains(&org.kind) {
+        bail!(
+            "le rôle {} n'existe pas dans une organisation de type {}",
+            role.as_str(),
+            org.kind.label()
+        );
+    }
+    let password_hash = if password_stdin {
+        let mut pw = String::new();
+        std::io::stdin().read_to_string(&mut pw)?;
+        let pw = pw.trim_end_matches(['\n', '\r']).to_string();
+        web::password::check_policy(&pw, &pw).map_err(|e| anyhow::anyhow!(e))?;
+        Some(web::password::hash(&pw))
+    } else {
+        None
+    };
+    let has_password = password_hash.is_some();
+    let user = store::users::create(
+        db,
+        &actor,
+        &store::users::NewUser {
+            email: email.as_str().to_string(),
+            first_name,
+            last_name,
+            role,
+            organisation_id: org.id.clone(),
+            password_hash,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        store::StoreError::Conflict(_) => {
+            anyhow::anyhow!("un compte existe déjà avec cette adresse e-mail")
+        }
+        e => e.into(),
+    })?;
+    if has_password {
+        println!(
+            "Compte créé : {} ({}, {}).",
+            user.email,
+            role.label(),
+            org.name
+        );
+    } else {
+        let token =
+            store::sessions::create_user_token(db, &user.id, "invite", 7 * 24 * 3600, store::now())
+                .await?;
+        println!(
+            "Compte créé : {}. Lien d'activation (valable 7 jours, à usage unique) :\n{}/mot-de-passe/nouveau?jeton={token}",
+            user.email, config.public_url
+        );
+    }
+    Ok(())
+}

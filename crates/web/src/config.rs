@@ -43,7 +43,8 @@ fn var(name: &'static str) -> Option<String> {
 
 impl Config {
     pub fn from_env(mode: Mode) -> Result<Config, ConfigError> {
-        let data_dir = PathBuf::from(var("PASSERELLE_DATA_DIR").unwrap_or_else(|| "./passerelle-data".into()));
+        let data_dir =
+            PathBuf::from(var("PASSERELLE_DATA_DIR").unwrap_or_else(|| "./passerelle-data".into()));
         let bind: SocketAddr = var("PASSERELLE_BIND")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
@@ -53,7 +54,10 @@ impl Config {
             })?;
         let database_url = match var("DATABASE_URL") {
             Some(u) => {
-                if !(u.starts_with("sqlite:") || u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                if !(u.starts_with("sqlite:")
+                    || u.starts_with("postgres://")
+                    || u.starts_with("postgresql://"))
+                {
                     return Err(ConfigError {
                         var: "DATABASE_URL",
                         reason: "sqlite://… ou postgres://… attendu".into(),
@@ -77,14 +81,22 @@ impl Config {
         if mode == Mode::Serve && smtp_url.is_none() {
             return Err(ConfigError {
                 var: "PASSERELLE_SMTP_URL",
-                reason: "obligatoire avec `serve` (les liens de réinitialisation partent par e-mail)".into(),
+                reason:
+                    "obligatoire avec `serve` (les liens de réinitialisation partent par e-mail)"
+                        .into(),
             });
         }
         let session_idle_secs = match var("PASSERELLE_SESSION_IDLE_MINUTES") {
-            Some(v) => v.parse::<i64>().ok().filter(|m| *m > 0).ok_or(ConfigError {
-                var: "PASSERELLE_SESSION_IDLE_MINUTES",
-                reason: "nombre entier de minutes attendu".into(),
-            })? * 60,
+            Some(v) => {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|m| *m > 0)
+                    .ok_or(ConfigError {
+                        var: "PASSERELLE_SESSION_IDLE_MINUTES",
+                        reason: "nombre entier de minutes attendu".into(),
+                    })?
+                    * 60
+            }
             None => 60 * 60,
         };
         let secure_cookies = match var("PASSERELLE_SECURE_COOKIES").as_deref() {
@@ -104,8 +116,9 @@ impl Config {
             data_dir,
             public_url,
             smtp_url,
-            mail_from: var("PASSERELLE_MAIL_FROM")
-                .unwrap_or_else(|| "Passerelle <ne-pas-repondre@passerelle.justice.gouv.fr>".into()),
+            mail_from: var("PASSERELLE_MAIL_FROM").unwrap_or_else(|| {
+                "Passerelle <ne-pas-repondre@passerelle.justice.gouv.fr>".into()
+            }),
             secure_cookies,
             session_idle_secs,
             totp_required_for_admins: mode == Mode::Serve,

@@ -1,1 +1,92 @@
+//! HTTP layer: axum routers per area, sessions and CSRF, security headers, DSFR pages (askama, escaped by
+//! default) and the assets embedded in the binary.
 
+pub mod assets;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod password;
+pub mod security;
+pub mod session;
+pub mod totp;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use store::Db;
+
+pub use config::{Config, Mode};
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config) -> AppState {
+        AppState {
+            db,
+            config: Arc::new(config),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    use handlers::{admin, auth, home, misc};
+    Router::new()
+        .route("/", get(home::root))
+        .route("/accueil", get(home::home))
+        .route("/connexion", get(auth::login_form).post(auth::login))
+        .route(
+            "/connexion/totp",
+            get(auth::totp_form).post(auth::totp_submit),
+        )
+        .route("/deconnexion", post(auth::logout))
+        .route(
+            "/mot-de-passe-oublie",
+            get(auth::forgot_form).post(auth::forgot_submit),
+        )
+        .route(
+            "/mot-de-passe/nouveau",
+            get(auth::reset_form).post(auth::reset_submit),
+        )
+        .route("/compte", get(auth::account))
+        .route(
+            "/compte/double-authentification",
+            get(auth::totp_setup_form).post(auth::totp_setup_submit),
+        )
+        .route("/utilisateurs/{id}", get(admin::user_profile))
+        .route("/admin/utilisateurs", get(admin::users).post(admin::invite))
+        .route(
+            "/admin/utilisateurs/{id}",
+            get(admin::user_edit).post(admin::user_update),
+        )
+        .route(
+            "/admin/organisations",
+            get(admin::organisations).post(admin::organisation_create),
+        )
+        .route("/admin/organisations/liens", post(admin::organisation_link))
+        .route("/admin/journal", get(admin::audit_log))
+        .route("/demo/messages", get(misc::demo_outbox))
+        .route("/healthz", get(misc::healthz))
+        .route("/api/v1/openapi.json", get(misc::openapi))
+        .route("/accessibilite", get(misc::accessibility))
+        .route("/mentions-legales", get(misc::legal))
+        .route("/donnees-personnelles", get(misc::privacy))
+        .route("/static/{*path}", get(assets::serve))
+        .fallback(misc::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
+        .with_state(state)
+}

@@ -1,6 +1,8 @@
 //! Password hashing (argon2id, OWASP parameters) and the password policy.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 /// Minimum length of a password (ANSSI recommends 12+ characters for accounts with a second factor available).

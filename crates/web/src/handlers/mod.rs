@@ -1,0 +1,13 @@
+pub mod admin;
+pub mod auth;
+pub mod home;
+pub mod misc;
+
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::AppResult;
+
+/// Renders an askama page as an HTML response.
+pub fn page<T: askama::Template>(t: T) -> AppResult<Response> {
+    Ok(Html(t.render()?).into_response())
+}
