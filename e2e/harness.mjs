@@ -1,0 +1,203 @@
+// Browser-test harness: a real `passerelle demo` process, a real SMTP server on loopback, Debian's chromium driven
+// by playwright-core, and axe-core checks of every page visited.
+import { spawn } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const { SMTPServer } = require('smtp-server');
+const { simpleParser } = require('mailparser');
+const { Client } = require('pg');
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** A real SMTP server (nodemailer's smtp-server) keeping every message it receives, parsed. */
+export async function startSmtp() {
+  const mails = [];
+  const waiters = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      simpleParser(stream).then((mail) => {
+        mails.push(mail);
+        for (const w of [...waiters]) {
+          if (w.pred(mail)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(mail);
+          }
+        }
+        callback();
+      }, callback);
+    },
+  });
+  const port = await freePort();
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    port,
+    mails,
+    waitFor(pred, timeoutMs = 15000) {
+      const found = mails.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve };
+        waiters.push(w);
+        setTimeout(() => {
+          if (waiters.includes(w)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            reject(new Error('no matching e-mail received within ' + timeoutMs + ' ms'));
+          }
+        }, timeoutMs);
+      });
+    },
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+/** Which databases the browser tests run on: SQLite always, PostgreSQL unless unreachable outside CI. */
+export function backends() {
+  return process.env.PASSERELLE_SKIP_PG === '1' ? ['sqlite'] : ['sqlite', 'postgres'];
+}
+
+async function createPgDatabase() {
+  const admin = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  const name = 'passerelle_e2e_' + randomUUID().replace(/-/g, '');
+  const c = new Client({ connectionString: admin });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const url = new URL(admin);
+  url.pathname = '/' + name;
+  const drop = async () => {
+    const c2 = new Client({ connectionString: admin });
+    await c2.connect();
+    await c2.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c2.end();
+  };
+  return { url: url.toString(), drop };
+}
+
+/** Starts `passerelle demo` on a free port with its own data directory (and database). */
+export async function startPasserelle({ backend = 'sqlite', smtpPort, env = {} } = {}) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'passerelle-e2e-'));
+  let pg = null;
+  const childEnv = {
+    ...process.env,
+    PASSERELLE_DATA_DIR: dataDir,
+    PASSERELLE_BIND: `127.0.0.1:${port}`,
+    RUST_LOG: process.env.RUST_LOG || 'warn',
+    ...env,
+  };
+  delete childEnv.DATABASE_URL;
+  if (backend === 'postgres') {
+    pg = await createPgDatabase();
+    childEnv.DATABASE_URL = pg.url;
+  }
+  if (smtpPort) childEnv.PASSERELLE_SMTP_URL = `smtp://127.0.0.1:${smtpPort}?tls=none`;
+  const bin = path.join(root, 'target', 'debug', 'passerelle');
+  const child = spawn(bin, ['demo'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error('passerelle exited early:\n' + output);
+    try {
+      const r = await fetch(base + '/healthz');
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error('passerelle did not start:\n' + output);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    base,
+    backend,
+    output: () => output,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      if (pg) await pg.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Runs axe-core (WCAG 2.1 A/AA rules) on the page and fails with the list of violations. */
+export async function checkA11y(page) {
+  // page.evaluate goes through the DevTools protocol, so the page's strict CSP stays on while axe runs.
+  await page.evaluate(axeSource + ';0');
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  const violations = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`,
+  );
+  if (violations.length) throw new Error(`axe violations on ${page.url()}:\n` + violations.join('\n'));
+}
+
+/** Opens a page and checks its accessibility. */
+export async function visit(page, url) {
+  const res = await page.goto(url);
+  await checkA11y(page);
+  return res;
+}
+
+export async function login(page, base, email, password = 'demo') {
+  await page.goto(base + '/connexion');
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+}
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes it. */
+export function totp(secretBase32, unixSeconds = Math.floor(Date.now() / 1000)) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secretBase32.replace(/=+$/, '').toUpperCase()) {
+    bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  }
+  const bytes = Buffer.alloc(Math.floor(bits.length / 8));
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(bits.slice(i * 8, i * 8 + 8), 2);
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const h = createHmac('sha1', bytes).update(counter).digest();
+  const o = h[h.length - 1] & 0xf;
+  const code = ((h.readUInt32BE(o) & 0x7fffffff) % 1000000).toString().padStart(6, '0');
+  return code;
+}
