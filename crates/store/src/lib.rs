@@ -9,6 +9,7 @@ pub mod audit;
 mod migrate;
 pub mod orgs;
 pub mod outbox;
+pub mod parquet;
 pub mod ratelimit;
 pub mod refdata;
 pub mod roles;

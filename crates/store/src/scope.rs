@@ -113,6 +113,16 @@ impl Scope {
         })
     }
 
+    /// Scope of a per-service API token (Info Parquet JSON API): reads and writes as an agent of that service,
+    /// manages nobody. `actor` names the token (and the user who created it, to whom notices go).
+    pub fn for_service_token(actor: Actor, service_id: &str) -> Scope {
+        Scope {
+            actor,
+            visible: Some([service_id.to_string()].into()),
+            managed: Some(BTreeSet::new()),
+        }
+    }
+
     pub fn is_national(&self) -> bool {
         self.visible.is_none()
     }

@@ -1,0 +1,1 @@
+-- Info Parquet: nothing specific to SQLite.
