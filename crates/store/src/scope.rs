@@ -100,6 +100,9 @@ impl Scope {
                 linked.extend(rows.iter().map(|r| r.get::<String, _>(0)));
             }
             visible.extend(with_descendants(db, linked).await?);
+            // Mon Suivi Justice reaches probation services and courts only: a linked TJ's parquet (Info Parquet)
+            // is not part of it.
+            visible = only_kinds(db, visible, &[OrgKind::Spip, OrgKind::Tj]).await?;
         }
         let managed = if role.manages_users() {
             own
@@ -182,6 +185,30 @@ async fn with_descendants(db: &Db, roots: BTreeSet<String>) -> Result<BTreeSet<S
             .collect();
     }
     Ok(all)
+}
+
+async fn only_kinds(db: &Db, ids: BTreeSet<String>, kinds: &[OrgKind]) -> Result<BTreeSet<String>> {
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    let sql = format!(
+        "SELECT id, kind FROM organisations WHERE id IN ({})",
+        crate::placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for id in &ids {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    Ok(rows
+        .iter()
+        .filter(|r| {
+            r.get::<String, _>(1)
+                .parse::<OrgKind>()
+                .is_ok_and(|k| kinds.contains(&k))
+        })
+        .map(|r| r.get::<String, _>(0))
+        .collect())
 }
 
 /// Kind of an organisation, for rules that depend on it.

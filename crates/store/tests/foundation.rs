@@ -74,12 +74,20 @@ async fn an_agent_never_reads_a_user_of_an_unrelated_organisation() {
         let tj = orgs::create(&db, &sys, &org(OrgKind::Tj, "TJ de Nanterre", None))
             .await
             .unwrap();
+        let parquet = orgs::create(
+            &db,
+            &sys,
+            &org(OrgKind::Parquet, "Parquet de Nanterre", Some(&tj.id)),
+        )
+        .await
+        .unwrap();
         orgs::link(&db, &sys, &tj.id, &spip92.id).await.unwrap();
 
         let cpip = user(&db, "cpip@spip92.test", Role::Cpip, &spip92.id).await;
         let colleague = user(&db, "b@antenne.test", Role::Cpip, &antenna.id).await;
         let stranger = user(&db, "c@spip75.test", Role::Cpip, &spip75.id).await;
         let jap = user(&db, "jap@tj.test", Role::Jap, &tj.id).await;
+        let magistrate = user(&db, "pr@parquet.test", Role::ParquetMagistrate, &parquet.id).await;
 
         let s = scope_of(&db, &cpip).await;
         assert!(
@@ -96,6 +104,11 @@ async fn an_agent_never_reads_a_user_of_an_unrelated_organisation() {
         ));
         assert!(matches!(
             orgs::get(&db, &s, &spip75.id).await,
+            Err(StoreError::NotFound)
+        ));
+        // The linked TJ's parquet belongs to Info Parquet, not to the SPIP's reach.
+        assert!(matches!(
+            users::get(&db, &s, &magistrate.id).await,
             Err(StoreError::NotFound)
         ));
         // A CPIP manages nobody.
