@@ -25,7 +25,8 @@ macro_rules! migration {
     };
 }
 
-pub static MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation")];
+pub static MIGRATIONS: &[Migration] =
+    &[migration!(1, "0001_foundation"), migration!(2, "0002_msj")];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.
 const MIGRATION_LOCK: i64 = 7_262_019_040;
