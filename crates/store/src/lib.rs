@@ -7,6 +7,7 @@
 
 pub mod audit;
 mod migrate;
+pub mod msj;
 pub mod orgs;
 pub mod outbox;
 pub mod parquet;

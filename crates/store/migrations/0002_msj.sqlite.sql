@@ -1,0 +1,1 @@
+-- Nothing specific to SQLite in step 2: its LIKE is ASCII-case-insensitive and uses the plain indexes.
