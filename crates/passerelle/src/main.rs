@@ -2,6 +2,8 @@
 //! configuration, then hand over to the library crates.
 
 mod demo;
+mod demo_msj;
+mod demo_parquet;
 mod imports;
 
 use std::io::Read;
@@ -141,8 +143,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo { no_worker } => {
             let config = Config::from_env(Mode::Demo)?;
             let db = open_db(&config).await?;
-            demo::seed(&db).await?;
+            let orgs = demo::seed(&db).await?;
             load_demo_refdata(&db).await?;
+            demo_msj::seed(&db, &orgs).await?;
+            demo_parquet::seed(&db, &orgs).await?;
             serve(db, config, !no_worker).await?;
         }
         Command::Worker => {

@@ -78,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         .route("/mentions-legales", get(misc::legal))
         .route("/donnees-personnelles", get(misc::privacy))
         .route("/static/{*path}", get(assets::serve))
+        .merge(handlers::msj::routes())
+        .merge(handlers::msj_admin::routes())
+        .merge(handlers::parquet::routes())
+        .merge(handlers::api::routes())
         .fallback(misc::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

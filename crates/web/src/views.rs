@@ -80,7 +80,11 @@ impl PageCtx {
 
 /// The menu of a role: only what it may open.
 pub fn nav_for(role: Role, path: &str, demo: bool) -> Vec<NavItem> {
+    use crate::handlers::{msj, msj_admin, parquet};
     let mut items: Vec<(&'static str, &'static str)> = vec![("Accueil", "/accueil")];
+    items.extend(msj::nav(role));
+    items.extend(msj_admin::nav(role));
+    items.extend(parquet::nav(role));
     if role.manages_users() {
         items.push(("Utilisateurs", "/admin/utilisateurs"));
     }

@@ -18,11 +18,14 @@ pub async fn root(ctx: Ctx) -> Response {
 
 pub async fn home(auth: Auth) -> AppResult<Response> {
     let u = auth.user();
-    let mut tiles = vec![Tile {
+    let mut tiles = super::msj::tiles(u.role);
+    tiles.extend(super::msj_admin::tiles(u.role));
+    tiles.extend(super::parquet::tiles(u.role));
+    tiles.push(Tile {
         title: "Mon compte",
         text: "Vos informations et la sécurité de votre compte.",
         href: "/compte",
-    }];
+    });
     if u.role.manages_users() {
         tiles.push(Tile {
             title: "Utilisateurs",

@@ -1,7 +1,11 @@
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod home;
 pub mod misc;
+pub mod msj;
+pub mod msj_admin;
+pub mod parquet;
 
 use axum::response::{Html, IntoResponse, Response};
 
