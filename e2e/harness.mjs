@@ -114,7 +114,7 @@ export async function startPasserelle({ backend = 'sqlite', smtpPort, env = {} }
     childEnv.DATABASE_URL = pg.url;
   }
   if (smtpPort) childEnv.PASSERELLE_SMTP_URL = `smtp://127.0.0.1:${smtpPort}?tls=none`;
-  const bin = path.join(root, 'target', 'debug', 'passerelle');
+  const bin = process.env.PASSERELLE_BIN || path.join(root, 'target', 'debug', 'passerelle');
   const child = spawn(bin, ['demo'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
