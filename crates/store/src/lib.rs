@@ -7,6 +7,7 @@
 
 pub mod audit;
 mod migrate;
+pub mod optout;
 pub mod orgs;
 pub mod outbox;
 pub mod ratelimit;
@@ -14,6 +15,7 @@ pub mod refdata;
 pub mod roles;
 pub mod scope;
 pub mod sessions;
+pub mod templates;
 pub mod testing;
 pub mod users;
 

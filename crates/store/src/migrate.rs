@@ -25,7 +25,10 @@ macro_rules! migration {
     };
 }
 
-pub static MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation")];
+pub static MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_foundation"),
+    migration!(3, "0003_messaging"),
+];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.
 const MIGRATION_LOCK: i64 = 7_262_019_040;
