@@ -936,3 +936,175 @@ async fn templates_fall_back_to_the_national_default_and_an_unknown_variable_is_
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_receipt_arriving_before_the_send_is_recorded_is_applied_when_it_is() {
+    on_each_backend(|db| async move {
+        let id = outbox::enqueue(db.pool(), &sms("+33644444444", "x", NOW))
+            .await
+            .unwrap();
+        let claimed = outbox::claim_due(&db, NOW, 10, LEASE_SECS).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        // The provider delivered and called the webhook before the dispatcher committed its batch.
+        let early = outbox::apply_delivery_report(
+            &db,
+            "brevo",
+            "777",
+            DeliveryStatus::Delivered,
+            "delivered",
+            NOW + 2,
+        )
+        .await;
+        assert!(matches!(early, Err(StoreError::NotFound)));
+        outbox::record_outcomes(
+            &db,
+            &[outbox::Outcome::Sent {
+                id: id.clone(),
+                provider: "brevo".into(),
+                provider_message_id: Some("777".into()),
+                subject: None,
+                body: None,
+            }],
+            NOW + 3,
+        )
+        .await
+        .unwrap();
+        let m = state_of(&db, &id).await;
+        assert_eq!(
+            (m.state.as_str(), m.received_at),
+            ("received", Some(NOW + 2))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_message_enqueued_in_a_rolled_back_transaction_does_not_exist() {
+    on_each_backend(|db| async move {
+        let mut tx = db.begin().await.unwrap();
+        outbox::enqueue(&mut *tx, &sms("+33655555555", "x", NOW))
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert!(outbox::count_by_state(&db).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_worker_sends_due_messages_and_stops_on_shutdown() {
+    let server = ProviderServer::start().await;
+    let ch = Arc::new(brevo_channels(&server));
+    on_each_backend(|db| {
+        let ch = ch.clone();
+        async move {
+            let id = outbox::enqueue(db.pool(), &sms("+33666666666", "x", store::now()))
+                .await
+                .unwrap();
+            let (stop, shutdown) = tokio::sync::watch::channel(false);
+            let worker = tokio::spawn(messaging::run_worker(
+                db.clone(),
+                ch,
+                std::time::Duration::from_millis(20),
+                shutdown,
+            ));
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while state_of(&db, &id).await.state != "sent" {
+                assert!(std::time::Instant::now() < deadline, "sent by the worker");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            stop.send(true).unwrap();
+            tokio::time::timeout(std::time::Duration::from_secs(5), worker)
+                .await
+                .expect("the worker stops on shutdown")
+                .unwrap();
+        }
+    })
+    .await;
+}
+
+/// The worker process of the SIGKILL test: this same test binary, started again by the parent with the database
+/// and the provider in its environment.
+#[tokio::test]
+#[ignore = "child process of a_worker_process_killed_with_sigkill_mid_batch_loses_nothing"]
+async fn child_worker_process() {
+    let (Ok(url), Ok(base)) = (
+        std::env::var("PASSERELLE_CHILD_DB"),
+        std::env::var("PASSERELLE_CHILD_PROVIDER"),
+    ) else {
+        return;
+    };
+    let db = Db::connect(&url).await.unwrap();
+    let ch = Channels::new(
+        EmailChannel::demo(),
+        Box::new(Brevo::new(&base, "k", "MINJUSTICE")),
+    );
+    loop {
+        dispatch_once(&db, &ch, store::now(), 50).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_process_killed_with_sigkill_mid_batch_loses_nothing() {
+    let server = ProviderServer::start().await;
+    server.state.delay_ms.store(100, Ordering::SeqCst);
+    let mut backends = vec![TestDb::sqlite().await];
+    backends.extend(TestDb::postgres().await);
+    for t in backends {
+        server.state.requests.lock().unwrap().clear();
+        let start = server.count();
+        let n = 200;
+        let now = store::now();
+        let mut tx = t.db.begin().await.unwrap();
+        for i in 0..n {
+            outbox::enqueue(&mut *tx, &sms(&format!("+3363{i:07}"), "x", now))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_worker_process",
+                "--ignored",
+                "--test-threads=1",
+            ])
+            .env("PASSERELLE_CHILD_DB", t.url())
+            .env("PASSERELLE_CHILD_PROVIDER", &server.base_url)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while server.count() < start + 10 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child worker sends"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        child.kill().await.unwrap(); // SIGKILL
+        let in_flight_at_kill = server.count() - start;
+        // Restarted once the dead worker's lease ran out.
+        let ch = brevo_channels(&server);
+        let later = store::now() + LEASE_SECS + 1;
+        while dispatch_once(&t.db, &ch, later, 500).await.unwrap().claimed > 0 {}
+        assert_eq!(
+            outbox::count_by_state(&t.db).await.unwrap(),
+            vec![("sent".to_string(), n as i64)]
+        );
+        let mut per_recipient: HashMap<String, usize> = HashMap::new();
+        for r in server.requests() {
+            *per_recipient
+                .entry(r.json["recipient"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        assert_eq!(per_recipient.len(), n, "every message delivered");
+        let duplicates: usize = per_recipient.values().map(|c| c - 1).sum();
+        // At most one batch (50) was in flight; requests still arriving after the kill were already sent.
+        assert!(
+            duplicates <= 50,
+            "{duplicates} duplicates, {in_flight_at_kill} reached before the kill"
+        );
+        t.cleanup().await;
+    }
+}
