@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod password;
+pub mod pdf;
 pub mod security;
 pub mod session;
 pub mod totp;
