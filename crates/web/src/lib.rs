@@ -5,6 +5,7 @@ pub mod assets;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod jobs;
 pub mod password;
 pub mod pdf;
 pub mod security;
