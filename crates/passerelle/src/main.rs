@@ -326,7 +326,10 @@ async fn import_appi(db: &Db, file: &Path, organisation: &str) -> Result<ExitCod
         .find(|x| x.id == organisation || x.name == organisation)
         .ok_or_else(|| anyhow::anyhow!("organisation introuvable : « {organisation} »"))?;
     if !matches!(org.kind, OrgKind::Spip | OrgKind::Tj) {
-        bail!("« {} » n'est ni un SPIP ni un tribunal judiciaire", org.name);
+        bail!(
+            "« {} » n'est ni un SPIP ni un tribunal judiciaire",
+            org.name
+        );
     }
     let scope = store::Scope::system("passerelle import appi");
     match appi_import::import_appi_file(db, &scope, &org.id, &bytes, store::now()).await {

@@ -5,10 +5,10 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use chrono::TimeZone;
 use http_body_util::BodyExt;
+use store::msj::agendas::{self, SlotTypeInput};
 use store::msj::appointments::{self, BookRequest, Outcome, When};
 use store::msj::places::{self, PlaceInput};
 use store::msj::ppsmj::{self, PpsmjInput};
-use store::msj::agendas::{self, SlotTypeInput};
 use store::orgs::{self, NewOrganisation};
 use store::roles::{OrgKind, Role};
 use store::sessions::{self, Stage};
@@ -64,7 +64,10 @@ async fn session(db: &Db, email: &str, role: Role, org_id: &str) -> String {
     format!("passerelle_session={token}")
 }
 
-async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+async fn send(
+    app: &axum::Router,
+    req: Request<Body>,
+) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -111,10 +114,17 @@ async fn fixture(db: &Db, org_id: &str) -> Fixture {
     )
     .await
     .unwrap();
-    places::set_appointment_types(db, &sys, &place.id, &["convocation_suivi_spip", "sortie_audience_spip"])
+    places::set_appointment_types(
+        db,
+        &sys,
+        &place.id,
+        &["convocation_suivi_spip", "sortie_audience_spip"],
+    )
+    .await
+    .unwrap();
+    let agenda = agendas::create(db, &sys, &place.id, "Bureau 3", now)
         .await
         .unwrap();
-    let agenda = agendas::create(db, &sys, &place.id, "Bureau 3", now).await.unwrap();
     agendas::add_slot_type(
         db,
         &sys,
@@ -200,7 +210,10 @@ async fn convocation_and_day_agenda_pdfs_carry_the_place_and_the_date_and_are_au
 
         let (status, body, headers) = send(
             &app,
-            get(&format!("/msj/rendez-vous/{}/convocation.pdf", fx.appointment_id), &cookie),
+            get(
+                &format!("/msj/rendez-vous/{}/convocation.pdf", fx.appointment_id),
+                &cookie,
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::OK);
@@ -233,7 +246,10 @@ async fn convocation_and_day_agenda_pdfs_carry_the_place_and_the_date_and_are_au
 
         let (status, body, _) = send(
             &app,
-            get(&format!("/msj/agendas/{}/jour/2027-05-03.pdf", fx.agenda_id), &cookie),
+            get(
+                &format!("/msj/agendas/{}/jour/2027-05-03.pdf", fx.agenda_id),
+                &cookie,
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::OK);
@@ -253,7 +269,10 @@ async fn convocation_and_day_agenda_pdfs_carry_the_place_and_the_date_and_are_au
         // a day with a generated slot lists it
         let (status, body, _) = send(
             &app,
-            get(&format!("/msj/agendas/{}/jour/{}.pdf", fx.agenda_id, fx.slot_date), &cookie),
+            get(
+                &format!("/msj/agendas/{}/jour/{}.pdf", fx.agenda_id, fx.slot_date),
+                &cookie,
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::OK);
@@ -275,7 +294,10 @@ async fn convocation_and_day_agenda_pdfs_carry_the_place_and_the_date_and_are_au
         .into_iter()
         .map(|e| e.action)
         .collect();
-        assert!(actions.iter().any(|a| a == "appointment.convocation_pdf"), "{actions:?}");
+        assert!(
+            actions.iter().any(|a| a == "appointment.convocation_pdf"),
+            "{actions:?}"
+        );
         assert!(actions.iter().any(|a| a == "agenda.day_pdf"), "{actions:?}");
     })
     .await;
@@ -289,7 +311,10 @@ async fn another_organisation_gets_404_on_every_place_agenda_and_pdf_url() {
         let fx = fixture(&db, &a.id).await;
         let app = web::router(AppState::new(db.clone(), config()));
         let own = session(&db, "admin-a@test.fr", Role::LocalAdmin, &a.id).await;
-        for (email, role) in [("admin-b@test.fr", Role::LocalAdmin), ("cpip-b@test.fr", Role::Cpip)] {
+        for (email, role) in [
+            ("admin-b@test.fr", Role::LocalAdmin),
+            ("cpip-b@test.fr", Role::Cpip),
+        ] {
             let other = session(&db, email, role, &b.id).await;
             for url in [
                 format!("/msj/lieux/{}", fx.place_id),

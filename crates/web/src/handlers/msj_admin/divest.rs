@@ -260,7 +260,16 @@ pub async fn answer(
 ) -> AppResult<Response> {
     auth.require(is_msj_user(auth.user().role))?;
     let accept = form.decision == "accepter";
-    match divestments::answer(&st.db, auth.scope(), &id, accept, &form.comment, store::now()).await {
+    match divestments::answer(
+        &st.db,
+        auth.scope(),
+        &id,
+        accept,
+        &form.comment,
+        store::now(),
+    )
+    .await
+    {
         Ok(_) => Ok(Redirect::to(if accept {
             "/msj/dessaisissements?ok=accepte"
         } else {

@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 use store::msj::{agendas, appointments, places, ppsmj};
 use store::{audit, users};
 
-use super::{is_msj_user, organisation, parse_date, places::display_phone, time_fr, tz_of, when_fr};
+use super::{
+    is_msj_user, organisation, parse_date, places::display_phone, time_fr, tz_of, when_fr,
+};
 use crate::error::AppResult;
 use crate::pdf::{Document, Font, MUTED_GREY};
 use crate::session::Auth;
@@ -63,7 +65,11 @@ pub async fn convocation_pdf(
     ));
     d.marianne_block(&org.name);
     // Addressee, right column style kept simple: name and address.
-    d.strong(&format!("{} {}", person.first_name, person.last_name.to_uppercase()));
+    d.strong(&format!(
+        "{} {}",
+        person.first_name,
+        person.last_name.to_uppercase()
+    ));
     let mut addr = vec![];
     if let Some(a) = &person.address {
         addr.push(a.clone());
@@ -119,7 +125,12 @@ pub async fn convocation_pdf(
     if let Some(list) = &place.documents_to_bring {
         docs.extend(
             list.lines()
-                .map(|l| l.trim().trim_start_matches(['-', '•', '*']).trim().to_string())
+                .map(|l| {
+                    l.trim()
+                        .trim_start_matches(['-', '•', '*'])
+                        .trim()
+                        .to_string()
+                })
                 .filter(|l| !l.is_empty()),
         );
     }
@@ -232,7 +243,10 @@ pub async fn agenda_day_pdf(
         crate::views::datetime_fr(store::now())
     ));
     d.marianne_block(&org.name);
-    d.title(&format!("Agenda du {}", domain::template::french_date(date)));
+    d.title(&format!(
+        "Agenda du {}",
+        domain::template::french_date(date)
+    ));
     d.key_values(&[
         ("Agenda", agenda.name.as_str()),
         ("Lieu", place.name.as_str()),
@@ -249,7 +263,9 @@ pub async fn agenda_day_pdf(
                     format!("{} {}", p.last_name.to_uppercase(), p.first_name),
                     p.appi_number.unwrap_or_default(),
                 ),
-                Err(store::StoreError::NotFound) => ("(dossier non accessible)".into(), String::new()),
+                Err(store::StoreError::NotFound) => {
+                    ("(dossier non accessible)".into(), String::new())
+                }
                 Err(e) => return Err(e.into()),
             };
             rows.push(vec![

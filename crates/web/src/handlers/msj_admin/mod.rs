@@ -18,7 +18,6 @@ use crate::session::Auth;
 use crate::views::Tile;
 use crate::AppState;
 
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/msj/lieux", get(places::list).post(places::create))
@@ -26,7 +25,10 @@ pub fn routes() -> Router<AppState> {
         .route("/msj/lieux/{id}/prestations", post(places::set_types))
         .route("/msj/lieux/{id}/agendas", post(places::create_agenda))
         .route("/msj/agendas/{id}", get(places::agenda))
-        .route("/msj/agendas/{id}/types-creneaux", post(places::add_slot_type))
+        .route(
+            "/msj/agendas/{id}/types-creneaux",
+            post(places::add_slot_type),
+        )
         .route(
             "/msj/agendas/{id}/types-creneaux/{tid}/supprimer",
             post(places::remove_slot_type),
@@ -163,7 +165,10 @@ pub(crate) fn tz_of(org: &Organisation) -> chrono_tz::Tz {
 }
 
 /// Organisations where the user may configure places: the ones it manages, of kind SPIP or TJ.
-pub(crate) async fn managed_msj_orgs(st: &AppState, auth: &Auth) -> Result<Vec<Organisation>, AppError> {
+pub(crate) async fn managed_msj_orgs(
+    st: &AppState,
+    auth: &Auth,
+) -> Result<Vec<Organisation>, AppError> {
     if !is_config_admin(auth.user().role) {
         return Ok(vec![]);
     }
@@ -176,7 +181,8 @@ pub(crate) async fn managed_msj_orgs(st: &AppState, auth: &Auth) -> Result<Vec<O
 
 /// 'YYYY-MM-DD' or 404.
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(s.trim_end_matches(".pdf"), "%Y-%m-%d").map_err(|_| AppError::NotFound)
+    NaiveDate::parse_from_str(s.trim_end_matches(".pdf"), "%Y-%m-%d")
+        .map_err(|_| AppError::NotFound)
 }
 
 /// "lundi 3 mai 2027 à 14h30" in a time zone.

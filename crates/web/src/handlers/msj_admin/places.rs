@@ -149,7 +149,15 @@ pub async fn create(
     } else {
         form.organisation_id.clone()
     };
-    match places::create(&st.db, auth.scope(), &org_id, &form.input(true), store::now()).await {
+    match places::create(
+        &st.db,
+        auth.scope(),
+        &org_id,
+        &form.input(true),
+        store::now(),
+    )
+    .await
+    {
         Ok(p) => Ok(Redirect::to(&format!("/msj/lieux/{}?cree=1", p.id)).into_response()),
         Err(e) => {
             let pb = problem(e)?;
@@ -235,7 +243,11 @@ async fn place_page(
         organisation_id: p.organisation_id.clone(),
         name: p.name.clone(),
         address: p.address.clone(),
-        phone: p.phone.clone().map(|x| display_phone(&x)).unwrap_or_default(),
+        phone: p
+            .phone
+            .clone()
+            .map(|x| display_phone(&x))
+            .unwrap_or_default(),
         email: p.email.clone().unwrap_or_default(),
         accessibility: p.accessibility.clone().unwrap_or_default(),
         documents_to_bring: p.documents_to_bring.clone().unwrap_or_default(),
@@ -289,7 +301,18 @@ pub async fn show(
     } else {
         flags.ok.map(|m| ("success", notice_text(&m).to_string()))
     };
-    page(place_page(&st, &auth, &id, None, Problem::default(), Problem::default(), notice).await?)
+    page(
+        place_page(
+            &st,
+            &auth,
+            &id,
+            None,
+            Problem::default(),
+            Problem::default(),
+            notice,
+        )
+        .await?,
+    )
 }
 
 fn notice_text(code: &str) -> &'static str {
@@ -318,9 +341,8 @@ pub async fn update(
         Ok(_) => Ok(Redirect::to(&format!("/msj/lieux/{id}?ok=lieu")).into_response()),
         Err(e) => {
             let pb = problem(e)?;
-            let mut res = page(
-                place_page(&st, &auth, &id, Some(form), pb, Problem::default(), None).await?,
-            )?;
+            let mut res =
+                page(place_page(&st, &auth, &id, Some(form), pb, Problem::default(), None).await?)?;
             *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(res)
         }
@@ -600,7 +622,18 @@ pub async fn agenda(
         capacity: "1".into(),
         ..SlotTypeForm::default()
     };
-    page(agenda_page(&st, &auth, &id, week, default_form, Problem::default(), notice).await?)
+    page(
+        agenda_page(
+            &st,
+            &auth,
+            &id,
+            week,
+            default_form,
+            Problem::default(),
+            notice,
+        )
+        .await?,
+    )
 }
 
 pub async fn add_slot_type(

@@ -133,8 +133,18 @@ async fn names(st: &AppState, auth: &Auth, rows: &[AbsenteeismRow]) -> AppResult
 
 fn month_label(m: &str) -> String {
     const MONTHS: [&str; 12] = [
-        "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-        "octobre", "novembre", "décembre",
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
     ];
     let (y, mo) = m.split_once('-').unwrap_or((m, ""));
     match mo.parse::<usize>() {
@@ -150,10 +160,7 @@ fn chart(
     groups: Vec<(String, Counts)>,
     label: impl Fn(&str) -> String,
 ) -> Chart {
-    let rows: Vec<StatRow> = groups
-        .iter()
-        .map(|(k, c)| stat_row(label(k), c))
-        .collect();
+    let rows: Vec<StatRow> = groups.iter().map(|(k, c)| stat_row(label(k), c)).collect();
     let xs: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
     let ys: Vec<f64> = groups
         .iter()
@@ -169,11 +176,7 @@ fn chart(
     }
 }
 
-pub async fn page_handler(
-    auth: &Auth,
-    st: &AppState,
-    q: &Period,
-) -> AppResult<StatsPage> {
+pub async fn page_handler(auth: &Auth, st: &AppState, q: &Period) -> AppResult<StatsPage> {
     let scope = auth.scope();
     let org = organisation(st, &auth.user().organisation_id).await?;
     let tz = super::tz_of(&org);
