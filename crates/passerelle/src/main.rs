@@ -222,14 +222,80 @@ async fn serve(db: Db, config: Config, with_worker: bool) -> Result<()> {
     Ok(())
 }
 
-/// Background work: the outbox dispatcher and periodic jobs.
+/// The channels messages leave through, from the configuration.
+fn channels(config: &Config) -> Result<messaging::Channels> {
+    let email = match &config.smtp_url {
+        Some(url) => messaging::EmailChannel::smtp(url, &config.mail_from)
+            .map_err(|e| anyhow::anyhow!("PASSERELLE_SMTP_URL invalide : {e}"))?,
+        None => messaging::EmailChannel::demo(),
+    };
+    let sms: Box<dyn messaging::SmsProvider> = match &config.sms {
+        web::config::SmsConfig::Demo => Box::new(messaging::DemoSms),
+        web::config::SmsConfig::Brevo {
+            base_url,
+            api_key,
+            sender,
+            ..
+        } => Box::new(messaging::Brevo::new(base_url, api_key, sender)),
+        web::config::SmsConfig::LinkMobility {
+            base_url,
+            username,
+            password,
+            platform_id,
+            platform_partner_id,
+            sender,
+            ..
+        } => Box::new(messaging::LinkMobility::new(
+            base_url,
+            username,
+            password,
+            platform_id,
+            platform_partner_id,
+            sender,
+        )),
+    };
+    Ok(messaging::Channels::new(email, sms))
+}
+
+/// Days without a status change after which a referral is chased (issue 7: default 90).
+const REFERRAL_REMINDER_DAYS: i64 = 90;
+
+/// Background work: the outbox dispatcher, and the daily jobs (slot generation, divestment auto-acceptance,
+/// retention, referral deadlines) — at start, then every 24 hours. Every job is idempotent, so several worker
+/// processes may run them.
 async fn worker(
     db: Db,
     config: Config,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<()> {
-    let _ = (&db, &config);
-    let _ = shutdown.changed().await;
+    let ch = std::sync::Arc::new(channels(&config)?);
+    let poll = std::time::Duration::from_secs(config.worker_poll_secs);
+    let dispatcher = tokio::spawn(messaging::run_worker(
+        db.clone(),
+        ch,
+        poll,
+        shutdown.clone(),
+    ));
+    let mut stop = shutdown;
+    loop {
+        let report = web::jobs::run_nightly(&db).await;
+        tracing::info!(?report, "daily jobs run");
+        match store::parquet::reminders::run_deadline_reminders(
+            &db,
+            store::now(),
+            REFERRAL_REMINDER_DAYS,
+        )
+        .await
+        {
+            Ok(n) => tracing::info!(reminders = n, "referral deadline reminders"),
+            Err(e) => tracing::error!(error = %e, "referral deadline reminders failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    let _ = dispatcher.await;
     Ok(())
 }
 

@@ -28,6 +28,79 @@ pub struct Config {
     pub totp_required_for_admins: bool,
     /// Seconds between two polls of the outbox by the worker.
     pub worker_poll_secs: u64,
+    pub sms: SmsConfig,
+}
+
+/// Which SMS provider sends, and the secret its delivery webhook must present.
+#[derive(Clone, Debug)]
+pub enum SmsConfig {
+    /// Nothing leaves the machine; messages are shown in the demo outbox.
+    Demo,
+    Brevo {
+        base_url: String,
+        api_key: String,
+        sender: String,
+        webhook_secret: String,
+    },
+    LinkMobility {
+        base_url: String,
+        username: String,
+        password: String,
+        platform_id: String,
+        platform_partner_id: String,
+        sender: String,
+        webhook_secret: String,
+    },
+}
+
+impl SmsConfig {
+    pub fn webhook_secret(&self, provider: &str) -> Option<&str> {
+        match (self, provider) {
+            (SmsConfig::Brevo { webhook_secret, .. }, "brevo") => Some(webhook_secret),
+            (SmsConfig::LinkMobility { webhook_secret, .. }, "linkmobility") => {
+                Some(webhook_secret)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    var(name).ok_or(ConfigError {
+        var: name,
+        reason: "obligatoire avec ce fournisseur de SMS".into(),
+    })
+}
+
+fn sms_from_env(mode: Mode) -> Result<SmsConfig, ConfigError> {
+    match var("PASSERELLE_SMS_PROVIDER").as_deref() {
+        None if mode == Mode::Demo => Ok(SmsConfig::Demo),
+        Some("demo") => Ok(SmsConfig::Demo),
+        Some("brevo") => Ok(SmsConfig::Brevo {
+            base_url: var("PASSERELLE_BREVO_URL").unwrap_or_else(|| "https://api.brevo.com".into()),
+            api_key: required("PASSERELLE_BREVO_API_KEY")?,
+            sender: var("PASSERELLE_SMS_SENDER").unwrap_or_else(|| "JUSTICE".into()),
+            webhook_secret: required("PASSERELLE_SMS_WEBHOOK_SECRET")?,
+        }),
+        Some("linkmobility") => Ok(SmsConfig::LinkMobility {
+            base_url: required("PASSERELLE_LINKMOBILITY_URL")?,
+            username: required("PASSERELLE_LINKMOBILITY_USERNAME")?,
+            password: required("PASSERELLE_LINKMOBILITY_PASSWORD")?,
+            platform_id: required("PASSERELLE_LINKMOBILITY_PLATFORM_ID")?,
+            platform_partner_id: required("PASSERELLE_LINKMOBILITY_PARTNER_ID")?,
+            sender: var("PASSERELLE_SMS_SENDER").unwrap_or_else(|| "JUSTICE".into()),
+            webhook_secret: required("PASSERELLE_SMS_WEBHOOK_SECRET")?,
+        }),
+        None => Err(ConfigError {
+            var: "PASSERELLE_SMS_PROVIDER",
+            reason: "obligatoire avec `serve` : brevo, linkmobility (ou demo pour ne rien envoyer)"
+                .into(),
+        }),
+        Some(other) => Err(ConfigError {
+            var: "PASSERELLE_SMS_PROVIDER",
+            reason: format!("« {other} » inconnu : brevo, linkmobility ou demo"),
+        }),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +196,7 @@ impl Config {
             session_idle_secs,
             totp_required_for_admins: mode == Mode::Serve,
             worker_poll_secs: 1,
+            sms: sms_from_env(mode)?,
         })
     }
 

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(handlers::msj_admin::routes())
         .merge(handlers::parquet::routes())
         .merge(handlers::api::routes())
+        .merge(handlers::messages::routes())
         .fallback(misc::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

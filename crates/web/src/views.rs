@@ -94,6 +94,9 @@ pub fn nav_for(role: Role, path: &str, demo: bool) -> Vec<NavItem> {
     if role.manages_users() {
         items.push(("Journal d'audit", "/admin/journal"));
     }
+    if role.is_msj() || role.is_national_admin() {
+        items.push(("Messages en échec", "/messages/echecs"));
+    }
     if demo {
         items.push(("Messages envoyés (démo)", "/demo/messages"));
     }
@@ -332,4 +335,20 @@ pub struct DemoOutboxPage {
 pub struct TextPage {
     pub ctx: PageCtx,
     pub paragraphs: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "stop.html")]
+pub struct StopPage {
+    pub ctx: PageCtx,
+    pub token: String,
+    pub done: bool,
+}
+
+#[derive(Template)]
+#[template(path = "failed_messages.html")]
+pub struct FailedMessagesPage {
+    pub ctx: PageCtx,
+    /// `subject` carries the message id for the retry action.
+    pub rows: Vec<OutboxRow>,
 }

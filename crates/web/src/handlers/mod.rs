@@ -2,6 +2,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod home;
+pub mod messages;
 pub mod misc;
 pub mod msj;
 pub mod msj_admin;

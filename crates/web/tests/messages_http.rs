@@ -1,0 +1,156 @@
+//! Delivery webhooks and the STOP link through the real router, on SQLite and PostgreSQL.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use store::outbox::{self, NewMessage};
+use store::testing::on_each_backend;
+use tower::ServiceExt;
+use web::config::SmsConfig;
+use web::{AppState, Config, Mode};
+
+fn config() -> Config {
+    let mut c = Config::from_env(Mode::Demo).expect("demo config");
+    c.sms = SmsConfig::Brevo {
+        base_url: "http://127.0.0.1:9".into(),
+        api_key: "k".into(),
+        sender: "JUSTICE".into(),
+        webhook_secret: "s3cret-webhook".into(),
+    };
+    c
+}
+
+async fn call(
+    app: &axum::Router,
+    req: Request<Body>,
+) -> (StatusCode, String, axum::http::HeaderMap) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned(), headers)
+}
+
+#[tokio::test]
+async fn a_delivery_receipt_needs_the_secret_and_turns_sent_into_received() {
+    on_each_backend(|db| async move {
+        let id = outbox::enqueue(
+            db.pool(),
+            &NewMessage {
+                channel: "sms".into(),
+                kind: "summon".into(),
+                organisation_id: None,
+                recipient: "+262692123456".into(),
+                subject: None,
+                body: "Convocation".into(),
+                due_at: 0,
+                related_type: None,
+                related_id: None,
+            },
+        )
+        .await
+        .unwrap();
+        outbox::claim_due(&db, store::now(), 10, 60).await.unwrap();
+        outbox::mark_sent(&db, &id, Some("brevo-42"), store::now())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE outbox SET provider = 'brevo' WHERE id = $1")
+            .bind(&id)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let app = web::router(AppState::new(db.clone(), config()));
+        let hook = |auth: &str| {
+            Request::post("/webhooks/sms/brevo")
+                .header(header::AUTHORIZATION, auth)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    r#"{"messageId":"brevo-42","msg_status":"delivered"}"#,
+                ))
+                .unwrap()
+        };
+        let (status, body, headers) = call(&app, hook("Bearer forged")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert!(body.contains("Secret invalide"));
+        assert_eq!(outbox::get_unscoped(&db, &id).await.unwrap().state, "sent");
+
+        let (status, _, _) = call(&app, hook("Bearer s3cret-webhook")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            outbox::get_unscoped(&db, &id).await.unwrap().state,
+            "received"
+        );
+
+        // A receipt for a message nobody sent is refused (and kept for later, in case it arrived early).
+        let unknown = Request::post("/webhooks/sms/brevo?secret=s3cret-webhook")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                r#"{"messageId":"nope","msg_status":"delivered"}"#,
+            ))
+            .unwrap();
+        assert_eq!(call(&app, unknown).await.0, StatusCode::NOT_FOUND);
+        // The demo provider has no webhook.
+        let other = Request::post("/webhooks/sms/linkmobility")
+            .body(Body::from("{}"))
+            .unwrap();
+        assert_eq!(call(&app, other).await.0, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_stop_link_confirms_then_stops_sms_for_that_number() {
+    on_each_backend(|db| async move {
+        let token = store::optout::sms_opt_out_token(db.pool(), "+33612345678")
+            .await
+            .unwrap();
+        let app = web::router(AppState::new(db.clone(), config()));
+        let (status, body, headers) = call(
+            &app,
+            Request::get(format!("/stop/{token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("vos rendez-vous restent obligatoires"));
+        assert!(
+            store::optout::opted_out_at(&db, "+33612345678")
+                .await
+                .unwrap()
+                .is_none(),
+            "a GET changes nothing"
+        );
+        let cookie = headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let csrf = cookie.split('=').nth(1).unwrap();
+        let post = Request::post(format!("/stop/{token}"))
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf_token={csrf}")))
+            .unwrap();
+        let (status, body, _) = call(&app, post).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.contains("C&#39;est noté") || body.contains("C'est noté"),
+            "{body}"
+        );
+        assert!(store::optout::opted_out_at(&db, "+33612345678")
+            .await
+            .unwrap()
+            .is_some());
+
+        let (status, _, _) = call(
+            &app,
+            Request::get("/stop/forged").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
