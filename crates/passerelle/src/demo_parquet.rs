@@ -29,7 +29,9 @@ async fn scope_of(db: &Db, email: &str) -> Result<Scope> {
 
 fn day(offset: i64) -> String {
     let today: NaiveDate = chrono::Utc::now().date_naive();
-    (today + Duration::days(offset)).format("%Y-%m-%d").to_string()
+    (today + Duration::days(offset))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 struct Spec<'a> {
@@ -106,26 +108,27 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     natinf::import(db, &sys, &rows).await?;
 
     // The second demo administration gets an agent, so that both write referrals (and one sees the other's 404).
-    let dgfip_service = match orgs::find_by_name(db, OrgKind::Service, "Pôle de contrôle fiscal").await? {
-        Some(o) => o,
-        None => {
-            orgs::create(
-                db,
-                &sys,
-                &NewOrganisation {
-                    kind: OrgKind::Service,
-                    name: "Pôle de contrôle fiscal".into(),
-                    parent_id: Some(orgs.dgfip.id.clone()),
-                    departement: Some("92".into()),
-                    time_zone: "Europe/Paris".into(),
-                    address: None,
-                    phone: None,
-                    email: None,
-                },
-            )
-            .await?
-        }
-    };
+    let dgfip_service =
+        match orgs::find_by_name(db, OrgKind::Service, "Pôle de contrôle fiscal").await? {
+            Some(o) => o,
+            None => {
+                orgs::create(
+                    db,
+                    &sys,
+                    &NewOrganisation {
+                        kind: OrgKind::Service,
+                        name: "Pôle de contrôle fiscal".into(),
+                        parent_id: Some(orgs.dgfip.id.clone()),
+                        departement: Some("92".into()),
+                        time_zone: "Europe/Paris".into(),
+                        address: None,
+                        phone: None,
+                        email: None,
+                    },
+                )
+                .await?
+            }
+        };
     if users::find_by_email(db, DGFIP_AGENT).await?.is_none() {
         users::create(
             db,
@@ -142,27 +145,29 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         .await?;
     }
     // A second parquet, to show a transfer.
-    let tj_v = match orgs::find_by_name(db, OrgKind::Tj, "Tribunal judiciaire de Versailles").await? {
-        Some(o) => o,
-        None => {
-            orgs::create(
-                db,
-                &sys,
-                &NewOrganisation {
-                    kind: OrgKind::Tj,
-                    name: "Tribunal judiciaire de Versailles".into(),
-                    parent_id: None,
-                    departement: Some("78".into()),
-                    time_zone: "Europe/Paris".into(),
-                    address: Some("5 place André Mignot, 78000 Versailles".into()),
-                    phone: None,
-                    email: None,
-                },
-            )
-            .await?
-        }
-    };
-    let versailles = match orgs::find_by_name(db, OrgKind::Parquet, "Parquet de Versailles").await? {
+    let tj_v =
+        match orgs::find_by_name(db, OrgKind::Tj, "Tribunal judiciaire de Versailles").await? {
+            Some(o) => o,
+            None => {
+                orgs::create(
+                    db,
+                    &sys,
+                    &NewOrganisation {
+                        kind: OrgKind::Tj,
+                        name: "Tribunal judiciaire de Versailles".into(),
+                        parent_id: None,
+                        departement: Some("78".into()),
+                        time_zone: "Europe/Paris".into(),
+                        address: Some("5 place André Mignot, 78000 Versailles".into()),
+                        phone: None,
+                        email: None,
+                    },
+                )
+                .await?
+            }
+        };
+    let versailles = match orgs::find_by_name(db, OrgKind::Parquet, "Parquet de Versailles").await?
+    {
         Some(o) => o,
         None => {
             orgs::create(
@@ -267,10 +272,24 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     }).await?;
     p(referrals::register(db, &greffe, &pursued, "PARQ-92-2027-0090").await)?;
     p(referrals::assign(db, &greffe, &pursued, &magistrate_id).await)?;
-    p(referrals::decide(db, &magistrate, &pursued, &ReferralDecision::Poursuites {
-        court_date: NaiveDate::parse_from_str(&day(75), "%Y-%m-%d").ok(),
-    }, Some("Citation devant le tribunal correctionnel de Nanterre.")).await)?;
-    p(messages::post(db, &magistrate, &pursued, "L'inspecteur du travail pourra être cité comme témoin à l'audience.", false).await)?;
+    p(referrals::decide(
+        db,
+        &magistrate,
+        &pursued,
+        &ReferralDecision::Poursuites {
+            court_date: NaiveDate::parse_from_str(&day(75), "%Y-%m-%d").ok(),
+        },
+        Some("Citation devant le tribunal correctionnel de Nanterre."),
+    )
+    .await)?;
+    p(messages::post(
+        db,
+        &magistrate,
+        &pursued,
+        "L'inspecteur du travail pourra être cité comme témoin à l'audience.",
+        false,
+    )
+    .await)?;
 
     let alternative = file(db, &dgfip, Spec {
         facts: "Activité de livraison exercée sans immatriculation ni déclaration auprès des organismes sociaux, sur dix-huit mois.",
@@ -290,9 +309,16 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         persons: vec![],
     }).await?;
     p(referrals::register(db, &greffe, &dismissed, "PARQ-92-2027-0092").await)?;
-    p(referrals::decide(db, &magistrate, &dismissed, &ReferralDecision::ClassementSansSuite {
-        reason: ClassementReason::AuteurInconnu,
-    }, Some("L'enquête n'a pas permis d'identifier l'auteur des faits.")).await)?;
+    p(referrals::decide(
+        db,
+        &magistrate,
+        &dismissed,
+        &ReferralDecision::ClassementSansSuite {
+            reason: ClassementReason::AuteurInconnu,
+        },
+        Some("L'enquête n'a pas permis d'identifier l'auteur des faits."),
+    )
+    .await)?;
 
     // 9. Urgent, not yet acknowledged: on top of the parquet's inbox.
     file(db, &agent, Spec {

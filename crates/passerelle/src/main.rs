@@ -331,7 +331,7 @@ async fn import(db: &Db, what: ImportKind) -> Result<ExitCode> {
                 pb.set_position(n as u64);
             }
             pb.finish_and_clear();
-            println!("{n} infractions NATINF importées.");
+            println!("{n} infraction(s) NATINF importée(s).");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -29,7 +29,10 @@ fn org(kind: OrgKind, name: &str, parent: Option<&str>) -> NewOrganisation {
 }
 
 async fn mk_org(db: &Db, o: NewOrganisation) -> String {
-    orgs::create(db, &Actor::system("test"), &o).await.unwrap().id
+    orgs::create(db, &Actor::system("test"), &o)
+        .await
+        .unwrap()
+        .id
 }
 
 async fn mk_user(db: &Db, email: &str, role: Role, org_id: &str) -> Scope {
@@ -65,7 +68,11 @@ async fn world(db: Db) -> World {
     let admin = mk_org(&db, org(OrgKind::Administration, "DREETS", None)).await;
     let service = mk_org(&db, org(OrgKind::Service, "Unité 92", Some(&admin))).await;
     let service2 = mk_org(&db, org(OrgKind::Service, "Unité 75", Some(&admin))).await;
-    let tj = mk_org(&db, org(OrgKind::Tj, "Tribunal judiciaire de Nanterre", None)).await;
+    let tj = mk_org(
+        &db,
+        org(OrgKind::Tj, "Tribunal judiciaire de Nanterre", None),
+    )
+    .await;
     mk_org(&db, org(OrgKind::Parquet, "Parquet de Nanterre", Some(&tj))).await;
     refdata::upsert_communes(
         &db,
@@ -96,17 +103,25 @@ async fn world(db: Db) -> World {
     )
     .await
     .unwrap();
-    let rows = natinf::parse_csv("NATINF;Qualification\n7875;Exécution d'un travail dissimulé\n").unwrap();
+    let rows =
+        natinf::parse_csv("NATINF;Qualification\n7875;Exécution d'un travail dissimulé\n").unwrap();
     natinf::import(&db, &sys, &rows).await.unwrap();
     let manager = mk_user(&db, "chef@dreets.test", Role::AdminManager, &admin).await;
     let both = [tokens::SCOPE_WRITE, tokens::SCOPE_READ];
-    let (_, full) = tokens::create(&db, &manager, &service, "Logiciel 92", &both).await.unwrap();
-    let (_, read_only) = tokens::create(&db, &manager, &service, "Lecture 92", &[tokens::SCOPE_READ])
+    let (_, full) = tokens::create(&db, &manager, &service, "Logiciel 92", &both)
         .await
         .unwrap();
-    let (t, revoked) = tokens::create(&db, &manager, &service, "Ancien", &both).await.unwrap();
+    let (_, read_only) =
+        tokens::create(&db, &manager, &service, "Lecture 92", &[tokens::SCOPE_READ])
+            .await
+            .unwrap();
+    let (t, revoked) = tokens::create(&db, &manager, &service, "Ancien", &both)
+        .await
+        .unwrap();
     tokens::revoke(&db, &manager, &t.id).await.unwrap();
-    let (_, other) = tokens::create(&db, &manager, &service2, "Logiciel 75", &both).await.unwrap();
+    let (_, other) = tokens::create(&db, &manager, &service2, "Logiciel 75", &both)
+        .await
+        .unwrap();
     let config = Config::from_env(Mode::Demo).expect("default configuration");
     World {
         app: web::router(AppState::new(db, config)),

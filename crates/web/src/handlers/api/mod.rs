@@ -27,7 +27,12 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A problem details response (RFC 9457).
-pub fn problem(status: StatusCode, title: &str, detail: &str, errors: Option<Vec<Value>>) -> Response {
+pub fn problem(
+    status: StatusCode,
+    title: &str,
+    detail: &str,
+    errors: Option<Vec<Value>>,
+) -> Response {
     let mut body = json!({
         "type": "about:blank",
         "title": title,
@@ -120,11 +125,18 @@ fn unauthenticated() -> Response {
     )
 }
 
-async fn principal(st: &AppState, headers: &HeaderMap, ctx: &Ctx) -> Result<ApiPrincipal, Response> {
+async fn principal(
+    st: &AppState,
+    headers: &HeaderMap,
+    ctx: &Ctx,
+) -> Result<ApiPrincipal, Response> {
     let raw = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .ok_or_else(unauthenticated)?;
     tokens::authenticate(&st.db, raw, ctx.ip.clone())
         .await
@@ -132,7 +144,8 @@ async fn principal(st: &AppState, headers: &HeaderMap, ctx: &Ctx) -> Result<ApiP
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> Value {
-    d.map(|d| Value::String(d.to_string())).unwrap_or(Value::Null)
+    d.map(|d| Value::String(d.to_string()))
+        .unwrap_or(Value::Null)
 }
 
 fn instant(t: Option<i64>) -> Value {
@@ -211,14 +224,12 @@ pub async fn create(
             )
         }
     };
-    let idempotency = headers
-        .get("idempotency-key")
-        .map(|v| {
-            (
-                v.to_str().unwrap_or("").to_string(),
-                store::sha256_hex(&String::from_utf8_lossy(&body)),
-            )
-        });
+    let idempotency = headers.get("idempotency-key").map(|v| {
+        (
+            v.to_str().unwrap_or("").to_string(),
+            store::sha256_hex(&String::from_utf8_lossy(&body)),
+        )
+    });
     let origin = ApiOrigin {
         token_id: p.token.id.clone(),
         idempotency,
@@ -272,7 +283,9 @@ pub async fn list(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Paramètre invalide",
                     "status : état inconnu.",
-                    Some(vec![json!({"field": "status", "code": "invalid", "message": format!("État inconnu : {s}.")})]),
+                    Some(vec![
+                        json!({"field": "status", "code": "invalid", "message": format!("État inconnu : {s}.")}),
+                    ]),
                 )
             }
         },

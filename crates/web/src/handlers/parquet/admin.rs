@@ -120,7 +120,10 @@ async fn tokens_page(
                     .collect::<Vec<_>>()
                     .join(", "),
                 created: datetime_fr(t.created_at),
-                last_used: t.last_used_at.map(datetime_fr).unwrap_or_else(|| "jamais".into()),
+                last_used: t
+                    .last_used_at
+                    .map(datetime_fr)
+                    .unwrap_or_else(|| "jamais".into()),
                 revoked: t.revoked_at.map(datetime_fr).unwrap_or_default(),
             });
         }
@@ -183,7 +186,10 @@ pub async fn token_create(
     let name = f.get("name").cloned().unwrap_or_default();
     let mut errors = Errors::default();
     if service.is_empty() {
-        errors.push("service_id", "Choisissez le service qui utilisera le jeton.");
+        errors.push(
+            "service_id",
+            "Choisissez le service qui utilisera le jeton.",
+        );
     }
     if scopes.is_empty() {
         errors.push("scopes", "Cochez au moins un droit.");
@@ -194,7 +200,10 @@ pub async fn token_create(
                 let mut p = tokens_page(&st, &auth, Errors::default(), &HashMap::new()).await?;
                 p.ctx = p.ctx.with_notice(
                     "success",
-                    format!("Jeton « {} » créé. Copiez-le maintenant : il ne sera plus affiché.", token.name),
+                    format!(
+                        "Jeton « {} » créé. Copiez-le maintenant : il ne sera plus affiché.",
+                        token.name
+                    ),
                 );
                 p.raw_token = Some(raw.0);
                 return page(p);
@@ -224,4 +233,3 @@ pub async fn token_revoke(
     }
     Ok(Redirect::to("/info-parquet/jetons?ok=revoque").into_response())
 }
-

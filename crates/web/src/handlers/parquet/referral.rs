@@ -199,7 +199,10 @@ async fn build(
             return Err(AppError::NotFound);
         }
     }
-    let tracking = r.tracking_number.clone().unwrap_or_else(|| "Brouillon".into());
+    let tracking = r
+        .tracking_number
+        .clone()
+        .unwrap_or_else(|| "Brouillon".into());
     let mut ctx = PageCtx::new(&auth.1, &format!("Signalement {tracking}"));
     if let Some(n) = ok.and_then(notice_for) {
         ctx = ctx.with_notice("success", n);
@@ -423,7 +426,10 @@ fn field<'a>(f: &'a HashMap<String, String>, name: &str) -> &'a str {
 }
 
 fn done(id: &str, code: &str) -> Response {
-    Redirect::to(&format!("/info-parquet/signalements/{id}?ok={code}#contenu")).into_response()
+    Redirect::to(&format!(
+        "/info-parquet/signalements/{id}?ok={code}#contenu"
+    ))
+    .into_response()
 }
 
 /// Re-renders the referral page with the user's input and the error messages.
@@ -504,7 +510,10 @@ fn parse_decision(f: &HashMap<String, String>) -> Result<ReferralDecision, Error
         "alternative_aux_poursuites" => match field(f, "alternative").parse::<AlternativeKind>() {
             Ok(alternative) => Some(ReferralDecision::AlternativeAuxPoursuites { alternative }),
             Err(_) => {
-                errors.push("alternative", "Choisissez l'alternative aux poursuites retenue.");
+                errors.push(
+                    "alternative",
+                    "Choisissez l'alternative aux poursuites retenue.",
+                );
                 None
             }
         },

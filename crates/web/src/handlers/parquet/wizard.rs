@@ -180,10 +180,17 @@ fn place_inputs(d: &ReferralDetail) -> Vec<PlaceInput> {
 
 /// The draft, for its author's side only: anyone else gets a 404 (parquets never see drafts anyway), a sent
 /// referral goes to its page.
-async fn load_draft(st: &AppState, auth: &Auth, id: &str) -> AppResult<Result<ReferralDetail, Response>> {
+async fn load_draft(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+) -> AppResult<Result<ReferralDetail, Response>> {
     let d = referrals::get_detail(&st.db, auth.scope(), id).await?;
     if d.referral.status != ReferralStatus::Draft {
-        return Ok(Err(Redirect::to(&format!("/info-parquet/signalements/{id}")).into_response()));
+        return Ok(Err(Redirect::to(&format!(
+            "/info-parquet/signalements/{id}"
+        ))
+        .into_response()));
     }
     if !is_author(auth.user().role) {
         return Err(AppError::NotFound);
@@ -445,7 +452,10 @@ pub async fn step_submit(
                     let mut candidates = vec![];
                     if insee.is_empty() {
                         if q.is_empty() {
-                            errors.push("commune", "Saisissez le nom, le code postal ou le code INSEE de la commune.");
+                            errors.push(
+                                "commune",
+                                "Saisissez le nom, le code postal ou le code INSEE de la commune.",
+                            );
                         } else {
                             let found = store::refdata::search_communes(&st.db, &q, 20).await?;
                             let key = store::search_key(&q);
@@ -572,7 +582,10 @@ pub async fn step_submit(
                     let q = field(&f, "q").to_string();
                     let mut errors = Errors::default();
                     if code.is_empty() {
-                        errors.push("code", "Choisissez une infraction dans les résultats de la recherche.");
+                        errors.push(
+                            "code",
+                            "Choisissez une infraction dans les résultats de la recherche.",
+                        );
                     } else {
                         list.push(code);
                         let n = list.len() - 1;
@@ -581,7 +594,11 @@ pub async fn step_submit(
                                 let back = if q.trim().is_empty() {
                                     step_href(&id, i)
                                 } else {
-                                    format!("{}?q={}", step_href(&id, i), crate::session::urlencode(&q))
+                                    format!(
+                                        "{}?q={}",
+                                        step_href(&id, i),
+                                        crate::session::urlencode(&q)
+                                    )
                                 };
                                 return Ok(Redirect::to(&back).into_response());
                             }
