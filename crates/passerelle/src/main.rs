@@ -64,6 +64,13 @@ enum ImportKind {
     Juridictions { file: PathBuf },
     /// The national NATINF table (offences): `;`-separated with a header line (UTF-8, or Latin-1 as exported).
     Natinf { file: PathBuf },
+    /// PPSMJ records from an APPI export (CSV `;`, ISO-8859-1) into a SPIP or TJ; all or nothing.
+    Appi {
+        file: PathBuf,
+        /// Organisation name or id (a SPIP or a TJ).
+        #[arg(long)]
+        organisation: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -333,6 +340,9 @@ async fn import(db: &Db, what: ImportKind) -> Result<ExitCode> {
             pb.finish_and_clear();
             println!("{n} infraction(s) NATINF importée(s).");
         }
+        ImportKind::Appi { file, organisation } => {
+            return import_appi(db, &file, &organisation).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -343,6 +353,53 @@ fn decode_text(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
         Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+    }
+}
+
+/// `passerelle import appi`: the same all-or-nothing import and row report as the web page.
+async fn import_appi(db: &Db, file: &Path, organisation: &str) -> Result<ExitCode> {
+    use store::msj::appi_import::{self, ImportError};
+    let bytes = std::fs::read(file).with_context(|| format!("lecture de {}", file.display()))?;
+    let all = store::orgs::list(db, &store::Scope::system("cli")).await?;
+    let org = all
+        .into_iter()
+        .find(|x| x.id == organisation || x.name == organisation)
+        .ok_or_else(|| anyhow::anyhow!("organisation introuvable : « {organisation} »"))?;
+    if !matches!(org.kind, OrgKind::Spip | OrgKind::Tj) {
+        bail!(
+            "« {} » n'est ni un SPIP ni un tribunal judiciaire",
+            org.name
+        );
+    }
+    let scope = store::Scope::system("passerelle import appi");
+    match appi_import::import_appi_file(db, &scope, &org.id, &bytes, store::now()).await {
+        Ok(r) => {
+            println!(
+                "Import terminé dans « {} » : {} dossier(s) créé(s), {} déjà présent(s), {} doublon(s) possible(s) à vérifier.",
+                org.name,
+                r.imported,
+                r.already_present,
+                r.possible_duplicates.len()
+            );
+            for (line, id) in &r.possible_duplicates {
+                println!("  ligne {line} : ressemble au dossier existant {id}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ImportError::Rows(errors)) => {
+            eprintln!(
+                "Import refusé : {} ligne(s) refusée(s). Aucune ligne n'a été importée.",
+                errors.len()
+            );
+            for e in errors.iter().take(200) {
+                eprintln!("  ligne {} : {}", e.line, e.message);
+            }
+            if errors.len() > 200 {
+                eprintln!("  … et {} autres erreurs", errors.len() - 200);
+            }
+            Ok(ExitCode::FAILURE)
+        }
+        Err(ImportError::Other(e)) => Err(anyhow::anyhow!("{e}")),
     }
 }
 

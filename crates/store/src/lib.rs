@@ -8,6 +8,7 @@
 pub mod audit;
 mod migrate;
 pub mod msj;
+pub mod optout;
 pub mod orgs;
 pub mod outbox;
 pub mod parquet;
@@ -16,6 +17,7 @@ pub mod refdata;
 pub mod roles;
 pub mod scope;
 pub mod sessions;
+pub mod templates;
 pub mod testing;
 pub mod users;
 

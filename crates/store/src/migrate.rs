@@ -28,6 +28,7 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_foundation"),
     migration!(2, "0002_msj"),
+    migration!(3, "0003_messaging"),
     migration!(4, "0004_info_parquet"),
 ];
 

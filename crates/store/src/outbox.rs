@@ -2,14 +2,21 @@
 //! claim due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single connection on SQLite), send, and record the
 //! outcome. A claimed row whose lease ran out (the process died) is claimed again: a message in flight at a crash
 //! may be sent once more, and only then.
+//!
+//! States: `programmed` (waiting for `due_at`) → `sending` (claimed, leased until `claimed_until`) → `sent` →
+//! `received` (delivery receipt), or `failed` (5 attempts, a permanent refusal, or a negative receipt), `canceled`
+//! (the appointment changed before the message left) and `unsent` (the recipient opted out).
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-use crate::{Backend, Db, Result, Scope};
+use crate::{Backend, Db, Result, Scope, StoreError};
 
 /// Attempts after which a message is failed for good.
 pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Messages that have not left yet and can still be canceled.
+const PENDING: &str = "('programmed', 'created')";
 
 #[derive(Clone, Debug)]
 pub struct NewMessage {
@@ -41,6 +48,12 @@ pub struct Message {
     pub related_type: Option<String>,
     pub related_id: Option<String>,
     pub created_at: i64,
+    pub received_at: Option<i64>,
+    pub provider: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub provider_status: Option<String>,
+    pub canceled_at: Option<i64>,
+    pub updated_at: i64,
 }
 
 impl std::fmt::Debug for Message {
@@ -58,7 +71,8 @@ impl std::fmt::Debug for Message {
 
 const COLUMNS: &str =
     "id, channel, kind, organisation_id, recipient, subject, body, state, attempts, due_at, \
-    sent_at, last_error, related_type, related_id, created_at";
+    sent_at, last_error, related_type, related_id, created_at, received_at, provider, provider_message_id, \
+    provider_status, canceled_at, updated_at";
 
 fn from_row(r: &AnyRow) -> Message {
     Message {
@@ -77,6 +91,12 @@ fn from_row(r: &AnyRow) -> Message {
         related_type: r.get("related_type"),
         related_id: r.get("related_id"),
         created_at: r.get("created_at"),
+        received_at: r.get("received_at"),
+        provider: r.get("provider"),
+        provider_message_id: r.get("provider_message_id"),
+        provider_status: r.get("provider_status"),
+        canceled_at: r.get("canceled_at"),
+        updated_at: r.get("updated_at"),
     }
 }
 
@@ -109,23 +129,45 @@ where
 }
 
 /// Claims up to `limit` due messages for `lease_secs`; each claim counts as an attempt.
+///
+/// Messages whose lease ran out (their worker died mid-send) come first; one that already used its last attempt
+/// is failed rather than sent a sixth time.
 pub async fn claim_due(db: &Db, now: i64, limit: i64, lease_secs: i64) -> Result<Vec<Message>> {
     let lock = match db.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let sql = format!(
-        "UPDATE outbox SET state = 'sending', claimed_until = $2, attempts = attempts + 1, updated_at = $1 \
-         WHERE id IN (SELECT id FROM outbox WHERE (state = 'programmed' AND due_at <= $1) \
-         OR (state = 'sending' AND claimed_until < $1) ORDER BY due_at LIMIT $3 {lock}) RETURNING {COLUMNS}"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(now)
-        .bind(now + lease_secs)
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?;
-    Ok(rows.iter().map(from_row).collect())
+    sqlx::query(&format!(
+        "UPDATE outbox SET state = 'failed', claimed_until = NULL, updated_at = $1, \
+         last_error = 'interrompu pendant l''envoi à chaque tentative' \
+         WHERE id IN (SELECT id FROM outbox WHERE state = 'sending' AND claimed_until < $1 AND attempts >= $2 {lock})"
+    ))
+    .bind(now)
+    .bind(MAX_ATTEMPTS)
+    .execute(db.pool())
+    .await?;
+    let mut claimed = Vec::new();
+    for pick in [
+        "state = 'sending' AND claimed_until < $1 ORDER BY claimed_until",
+        "state = 'programmed' AND due_at <= $1 ORDER BY due_at",
+    ] {
+        let remaining = limit - claimed.len() as i64;
+        if remaining <= 0 {
+            break;
+        }
+        let sql = format!(
+            "UPDATE outbox SET state = 'sending', claimed_until = $2, attempts = attempts + 1, updated_at = $1 \
+             WHERE id IN (SELECT id FROM outbox WHERE {pick} LIMIT $3 {lock}) RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now)
+            .bind(now + lease_secs)
+            .bind(remaining)
+            .fetch_all(db.pool())
+            .await?;
+        claimed.extend(rows.iter().map(from_row));
+    }
+    Ok(claimed)
 }
 
 pub async fn mark_sent(
@@ -146,6 +188,11 @@ pub async fn mark_sent(
     Ok(())
 }
 
+/// Delay before attempt `attempts + 1`: 30 s, 1 min, 2 min, 4 min.
+pub fn backoff_secs(attempts: i64) -> i64 {
+    30 * (1i64 << (attempts - 1).clamp(0, 10))
+}
+
 /// Records a failed attempt: retried with exponential back-off (30 s, 1 min, 2 min, 4 min), failed for good after
 /// the fifth attempt. Returns the new state.
 pub async fn mark_attempt_failed(db: &Db, id: &str, error: &str, now: i64) -> Result<String> {
@@ -154,36 +201,373 @@ pub async fn mark_attempt_failed(db: &Db, id: &str, error: &str, now: i64) -> Re
         .fetch_one(db.pool())
         .await?
         .get(0);
-    let (state, due) = if attempts >= MAX_ATTEMPTS {
-        ("failed", now)
-    } else {
-        (
-            "programmed",
-            now + 30 * (1i64 << (attempts - 1).clamp(0, 10)),
-        )
+    let outcome = Outcome::Failed {
+        id: id.to_string(),
+        attempts,
+        error: error.to_string(),
+        permanent: false,
     };
-    sqlx::query(
-        "UPDATE outbox SET state = $2, due_at = $3, last_error = $4, claimed_until = NULL, updated_at = $5 \
-         WHERE id = $1 AND state = 'sending'",
+    let mut conn = db.pool().acquire().await?;
+    record_one(&mut conn, &outcome, now).await?;
+    Ok(outcome.failed_state().to_string())
+}
+
+/// What became of one claimed message.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Handed to the provider. `subject`/`body` are the texts actually sent when they were rendered again.
+    Sent {
+        id: String,
+        provider: String,
+        provider_message_id: Option<String>,
+        subject: Option<String>,
+        body: Option<String>,
+    },
+    /// Not sent. `attempts` is the count after the claim; `permanent` fails at once (e.g. invalid number).
+    Failed {
+        id: String,
+        attempts: i64,
+        error: String,
+        permanent: bool,
+    },
+    /// Deliberately not sent (the recipient opted out, no phone…).
+    Unsent { id: String, reason: String },
+    /// No longer wanted (the appointment was canceled in the meantime).
+    Canceled { id: String, reason: String },
+}
+
+impl Outcome {
+    fn failed_state(&self) -> &'static str {
+        match self {
+            Outcome::Failed {
+                attempts,
+                permanent,
+                ..
+            } if *permanent || *attempts >= MAX_ATTEMPTS => "failed",
+            Outcome::Failed { .. } => "programmed",
+            Outcome::Sent { .. } => "sent",
+            Outcome::Unsent { .. } => "unsent",
+            Outcome::Canceled { .. } => "canceled",
+        }
+    }
+}
+
+async fn record_one(conn: &mut sqlx::AnyConnection, o: &Outcome, now: i64) -> Result<()> {
+    match o {
+        Outcome::Sent {
+            id,
+            provider,
+            provider_message_id,
+            subject,
+            body,
+        } => {
+            sqlx::query(
+                "UPDATE outbox SET state = 'sent', sent_at = $2, provider = $3, provider_message_id = $4, \
+                 subject = COALESCE($5, subject), body = COALESCE($6, body), claimed_until = NULL, \
+                 last_error = NULL, updated_at = $2 WHERE id = $1 AND state = 'sending'",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(provider)
+            .bind(provider_message_id.as_deref())
+            .bind(subject.as_deref())
+            .bind(body.as_deref())
+            .execute(&mut *conn)
+            .await?;
+            if let Some(pmid) = provider_message_id {
+                apply_early_receipts(conn, id, provider, pmid, now).await?;
+            }
+        }
+        Outcome::Failed {
+            id,
+            attempts,
+            error,
+            ..
+        } => {
+            let state = o.failed_state();
+            let due = if state == "failed" {
+                now
+            } else {
+                now + backoff_secs(*attempts)
+            };
+            sqlx::query(
+                "UPDATE outbox SET state = $2, due_at = $3, last_error = $4, claimed_until = NULL, \
+                 updated_at = $5 WHERE id = $1 AND state = 'sending'",
+            )
+            .bind(id)
+            .bind(state)
+            .bind(due)
+            .bind(error.chars().take(500).collect::<String>())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Outcome::Unsent { id, reason } | Outcome::Canceled { id, reason } => {
+            sqlx::query(
+                "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL, updated_at = $4, \
+                 canceled_at = CASE WHEN $2 = 'canceled' THEN $4 ELSE canceled_at END \
+                 WHERE id = $1 AND state = 'sending'",
+            )
+            .bind(id)
+            .bind(o.failed_state())
+            .bind(reason.chars().take(500).collect::<String>())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A receipt can beat the worker's own record of the send (the provider answers, delivers and calls the webhook
+/// before the batch is committed): it was logged unmatched, and is applied now.
+async fn apply_early_receipts(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    provider: &str,
+    provider_message_id: &str,
+    now: i64,
+) -> Result<()> {
+    let rows = sqlx::query(
+        "UPDATE delivery_receipts SET outbox_id = $1 WHERE provider = $2 AND provider_message_id = $3 \
+         AND outbox_id IS NULL RETURNING status, raw_status, reported_at",
     )
     .bind(id)
-    .bind(state)
-    .bind(due)
-    .bind(error.chars().take(500).collect::<String>())
-    .bind(now)
-    .execute(db.pool())
+    .bind(provider)
+    .bind(provider_message_id)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(state.to_string())
+    for r in rows {
+        let status = match r.get::<String, _>("status").as_str() {
+            "delivered" => DeliveryStatus::Delivered,
+            "failed" => DeliveryStatus::Failed,
+            _ => DeliveryStatus::Pending,
+        };
+        let raw: String = r.get("raw_status");
+        let at: Option<i64> = r.get("reported_at");
+        apply_status(conn, id, status, &raw, at.unwrap_or(now), now).await?;
+    }
+    Ok(())
+}
+
+/// Records the outcomes of a batch in one transaction (one commit per batch rather than per message). Only rows
+/// still `sending` change: a message meanwhile reclaimed and finished by another worker is left as it is.
+pub async fn record_outcomes(db: &Db, outcomes: &[Outcome], now: i64) -> Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    for o in outcomes {
+        record_one(&mut tx, o, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Cancels the messages of `related_type/related_id` that have not left yet (all kinds, or only `kind`), in the
+/// caller's transaction. Returns how many were canceled. A message being sent at this instant is not stopped.
+pub async fn cancel_pending<'c, E>(
+    exec: E,
+    related_type: &str,
+    related_id: &str,
+    kind: Option<&str>,
+    now: i64,
+) -> Result<u64>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let kind_filter = if kind.is_some() { " AND kind = $4" } else { "" };
+    let sql = format!(
+        "UPDATE outbox SET state = 'canceled', canceled_at = $3, claimed_until = NULL, updated_at = $3 \
+         WHERE related_type = $1 AND related_id = $2 AND state IN {PENDING}{kind_filter}"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(related_type)
+        .bind(related_id)
+        .bind(now);
+    if let Some(kind) = kind {
+        q = q.bind(kind);
+    }
+    Ok(q.execute(exec).await?.rows_affected())
+}
+
+/// Cancels the pending reminders of an appointment (rebooked, canceled): the caller then enqueues the notice.
+pub async fn cancel_pending_reminders<'c, E>(exec: E, appointment_id: &str, now: i64) -> Result<u64>
+where
+    E: Executor<'c, Database = Any>,
+{
+    cancel_pending(exec, "appointment", appointment_id, Some("reminder"), now).await
+}
+
+/// Outcome a provider reports for a message it accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// On the handset: `sent` → `received`.
+    Delivered,
+    /// Will never arrive (bounce, rejected, expired): `sent` → `failed`.
+    Failed,
+    /// Intermediate (accepted, queued, sent to the operator): logged, state unchanged.
+    Pending,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Pending => "pending",
+        }
+    }
+}
+
+/// Applies a delivery receipt to the message `provider` knows as `provider_message_id`; returns the outbox id.
+///
+/// `sent` becomes `received` or `failed`; a receipt arriving late never downgrades `received`. Every receipt is
+/// logged in `delivery_receipts`, matched or not; an unknown id is `StoreError::NotFound` (the webhook answers 404
+/// and logs it).
+pub async fn apply_delivery_report(
+    db: &Db,
+    provider: &str,
+    provider_message_id: &str,
+    status: DeliveryStatus,
+    raw_status: &str,
+    at: i64,
+) -> Result<String> {
+    let now = crate::now();
+    let mut tx = db.begin().await?;
+    let found = sqlx::query(
+        "SELECT id FROM outbox WHERE provider = $1 AND provider_message_id = $2 ORDER BY created_at LIMIT 1",
+    )
+    .bind(provider)
+    .bind(provider_message_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let outbox_id: Option<String> = found.map(|r| r.get(0));
+    sqlx::query(
+        "INSERT INTO delivery_receipts (id, provider, provider_message_id, outbox_id, status, raw_status, \
+         reported_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(crate::new_id())
+    .bind(provider)
+    .bind(provider_message_id)
+    .bind(outbox_id.as_deref())
+    .bind(status.as_str())
+    .bind(raw_status.chars().take(100).collect::<String>())
+    .bind(at)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let Some(id) = outbox_id else {
+        tx.commit().await?;
+        return Err(StoreError::NotFound);
+    };
+    let raw: String = raw_status.chars().take(100).collect();
+    apply_status(&mut tx, &id, status, &raw, at, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn apply_status(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    status: DeliveryStatus,
+    raw: &str,
+    at: i64,
+    now: i64,
+) -> Result<()> {
+    let (sql, with_at) = match status {
+        DeliveryStatus::Delivered => (
+            "UPDATE outbox SET state = 'received', received_at = $4, provider_status = $2, updated_at = $3 \
+             WHERE id = $1 AND state IN ('sent', 'failed')",
+            true,
+        ),
+        DeliveryStatus::Failed => (
+            "UPDATE outbox SET state = 'failed', provider_status = $2, \
+             last_error = 'non distribué (accusé de réception du fournisseur)', updated_at = $3 \
+             WHERE id = $1 AND state = 'sent'",
+            false,
+        ),
+        DeliveryStatus::Pending => (
+            "UPDATE outbox SET provider_status = $2, updated_at = $3 WHERE id = $1 AND state = 'sent'",
+            false,
+        ),
+    };
+    let mut q = sqlx::query(sql).bind(id).bind(raw).bind(now);
+    if with_at {
+        q = q.bind(at);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// One message by id, whatever its organisation (worker, webhooks, tests).
+pub async fn get_unscoped(db: &Db, id: &str) -> Result<Message> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"))
+        .bind(id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(from_row(&row))
+}
+
+/// One message, if the scope sees its organisation (agents' view); else `NotFound`.
+pub async fn get(db: &Db, scope: &Scope, id: &str) -> Result<Message> {
+    let m = get_unscoped(db, id).await?;
+    match &m.organisation_id {
+        Some(org) if scope.can_see(org) => Ok(m),
+        None if scope.is_national() => Ok(m),
+        _ => Err(StoreError::NotFound),
+    }
 }
 
 /// Latest messages of the organisations the scope sees (demo outbox viewer, agents' views).
 pub async fn list_recent(db: &Db, scope: &Scope, limit: i64) -> Result<Vec<Message>> {
-    let (cond, binds) = scope.visible_filter("organisation_id", 1);
-    let cond = if scope.is_national() {
+    list_where(db, scope, None, limit).await
+}
+
+/// Messages about one object (an appointment, a person), newest first, in the scope.
+pub async fn list_for_related(
+    db: &Db,
+    scope: &Scope,
+    related_type: &str,
+    related_id: &str,
+) -> Result<Vec<Message>> {
+    list_where(
+        db,
+        scope,
+        Some((
+            "related_type = $R1 AND related_id = $R2",
+            vec![related_type.to_string(), related_id.to_string()],
+        )),
+        500,
+    )
+    .await
+}
+
+/// Failed messages of the organisations the scope sees, for the agents' retry page.
+pub async fn list_failed(db: &Db, scope: &Scope, limit: i64) -> Result<Vec<Message>> {
+    list_where(db, scope, Some(("state = 'failed'", vec![])), limit).await
+}
+
+async fn list_where(
+    db: &Db,
+    scope: &Scope,
+    extra: Option<(&str, Vec<String>)>,
+    limit: i64,
+) -> Result<Vec<Message>> {
+    let (cond, mut binds) = scope.visible_filter("organisation_id", 1);
+    let mut cond = if scope.is_national() {
         cond
     } else {
         format!("({cond})")
     };
+    if let Some((extra, values)) = extra {
+        let mut extra = extra.to_string();
+        for (i, v) in values.into_iter().enumerate() {
+            binds.push(v);
+            extra = extra.replace(&format!("$R{}", i + 1), &format!("${}", binds.len()));
+        }
+        cond = format!("{cond} AND {extra}");
+    }
     let sql = format!(
         "SELECT {COLUMNS} FROM outbox WHERE {cond} ORDER BY created_at DESC, id DESC LIMIT {}",
         limit.clamp(1, 500)
@@ -195,6 +579,34 @@ pub async fn list_recent(db: &Db, scope: &Scope, limit: i64) -> Result<Vec<Messa
     Ok(q.fetch_all(db.pool()).await?.iter().map(from_row).collect())
 }
 
+/// Puts a failed message back in the queue with a fresh set of attempts (agent's "retry" action).
+pub async fn retry(db: &Db, scope: &Scope, id: &str, now: i64) -> Result<()> {
+    let m = get(db, scope, id).await?;
+    if m.state != "failed" {
+        return Err(StoreError::Conflict("outbox_not_failed".into()));
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE outbox SET state = 'programmed', attempts = 0, due_at = $2, last_error = NULL, updated_at = $2 \
+         WHERE id = $1 AND state = 'failed'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        &scope.actor,
+        "outbox.retry",
+        "outbox",
+        Some(id),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Messages sent to one recipient, newest first (used by the demo outbox and by tests).
 pub async fn list_for_recipient(db: &Db, recipient: &str) -> Result<Vec<Message>> {
     let rows = sqlx::query(&format!(
@@ -204,4 +616,12 @@ pub async fn list_for_recipient(db: &Db, recipient: &str) -> Result<Vec<Message>
     .fetch_all(db.pool())
     .await?;
     Ok(rows.iter().map(from_row).collect())
+}
+
+/// Number of messages per state (tests, benchmark, statistics).
+pub async fn count_by_state(db: &Db) -> Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state ORDER BY state")
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("state"), r.get("n"))).collect())
 }

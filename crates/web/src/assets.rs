@@ -18,13 +18,23 @@ use axum::response::{IntoResponse, Response};
 #[include = "artwork/**/*.svg"]
 struct Dsfr;
 
+/// `@gouvfr/dsfr-chart` web components (bar charts of the statistics page).
+#[derive(rust_embed::RustEmbed)]
+#[folder = "../../node_modules/@gouvfr/dsfr-chart/dist/"]
+#[prefix = "dsfr-chart/"]
+#[include = "BarChart/BarChart.js"]
+#[include = "BarChart/BarChart.css"]
+struct DsfrChart;
+
 #[derive(rust_embed::RustEmbed)]
 #[folder = "static/"]
 #[prefix = "app/"]
 struct App;
 
 pub async fn serve(Path(path): Path<String>) -> Response {
-    let file = Dsfr::get(&path).or_else(|| App::get(&path));
+    let file = Dsfr::get(&path)
+        .or_else(|| DsfrChart::get(&path))
+        .or_else(|| App::get(&path));
     match file {
         Some(f) => {
             let mime = mime_guess::from_path(&path).first_or_octet_stream();

@@ -256,7 +256,20 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let (submitted, body) = if is_form {
+        let is_multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        // A plain HTML upload form cannot set a header: it carries the token in its action URL
+        // (`?csrf_token=`). The body is not buffered here (uploads can be large).
+        let query_token = parts
+            .uri
+            .query()
+            .and_then(|q| form_urlencoded_value(q.as_bytes(), "csrf_token"));
+        let (submitted, body) = if is_multipart && header_token.is_none() {
+            (query_token, body)
+        } else if is_form {
             let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
                 .await
                 .map_err(|_| AppError::Csrf)?;

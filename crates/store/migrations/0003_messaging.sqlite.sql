@@ -1,0 +1,1 @@
+-- Nothing specific to SQLite in step 3: everything is in 0003_messaging.sql.

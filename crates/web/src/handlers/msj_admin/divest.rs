@@ -1,0 +1,289 @@
+//! Divestment ("dessaisissement"): request from a PPSMJ record, incoming and outgoing requests, answers.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use store::msj::divestments::{self, Divestment, DivestmentState};
+use store::msj::ppsmj;
+use store::orgs;
+use store::roles::OrgKind;
+use store::Scope;
+
+use super::{is_msj_user, organisation, problem, Problem};
+use crate::error::AppResult;
+use crate::handlers::page;
+use crate::session::Auth;
+use crate::views::{datetime_fr, Choice, PageCtx};
+use crate::AppState;
+
+pub struct TrailRow {
+    pub id: String,
+    pub ppsmj_id: String,
+    pub ppsmj_label: String,
+    pub visible: bool,
+    pub from: String,
+    pub to: String,
+    pub state: &'static str,
+    pub pending: bool,
+    pub requested: String,
+    pub request_comment: String,
+    pub answered: String,
+    pub answer_comment: String,
+    pub can_answer: bool,
+    pub incoming: bool,
+}
+
+async fn trail(
+    st: &AppState,
+    auth: &Auth,
+    list: Vec<Divestment>,
+    with_names: bool,
+) -> AppResult<Vec<TrailRow>> {
+    let mut names: HashMap<String, String> = HashMap::new();
+    let own = auth.user().organisation_id.clone();
+    let own_parent = organisation(st, &own).await?.parent_id;
+    let mut rows = vec![];
+    for d in list {
+        for o in [&d.from_organisation_id, &d.to_organisation_id] {
+            if !names.contains_key(o) {
+                let org = organisation(st, o).await?;
+                names.insert(org.id, org.name);
+            }
+        }
+        // The record may have moved away: then only its reference is shown.
+        let (label, visible) = if with_names {
+            match ppsmj::get(&st.db, auth.scope(), &d.ppsmj_id).await {
+                Ok(p) => (p.display_name(), true),
+                Err(store::StoreError::NotFound) => {
+                    ("Dossier transmis (plus accessible)".to_string(), false)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            (String::new(), true)
+        };
+        let receiver = d.to_organisation_id == own
+            || own_parent.as_deref() == Some(d.to_organisation_id.as_str());
+        let incoming = receiver || auth.scope().is_national();
+        rows.push(TrailRow {
+            id: d.id.clone(),
+            ppsmj_id: d.ppsmj_id.clone(),
+            ppsmj_label: label,
+            visible,
+            from: names[&d.from_organisation_id].clone(),
+            to: names[&d.to_organisation_id].clone(),
+            state: d.state.label(),
+            pending: d.state == DivestmentState::Pending,
+            requested: format!("{} par {}", datetime_fr(d.created_at), d.requested_by_label),
+            request_comment: d.request_comment.clone().unwrap_or_default(),
+            answered: match (d.answered_at, &d.answered_by_label) {
+                (Some(at), Some(by)) => format!("{} par {}", datetime_fr(at), by),
+                (Some(at), None) => datetime_fr(at),
+                _ => String::new(),
+            },
+            answer_comment: d.answer_comment.clone().unwrap_or_default(),
+            can_answer: d.state == DivestmentState::Pending && incoming,
+            incoming: receiver,
+        });
+    }
+    Ok(rows)
+}
+
+// ---------- request from a record ----------
+
+#[derive(Template)]
+#[template(path = "msj_admin/divest_form.html")]
+pub struct DivestFormPage {
+    pub ctx: PageCtx,
+    pub ppsmj_id: String,
+    pub ppsmj_name: String,
+    pub organisations: Vec<Choice>,
+    pub comment: String,
+    pub problem: Problem,
+    pub trail: Vec<TrailRow>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct DivestForm {
+    #[serde(default)]
+    pub to_organisation_id: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+async fn form_page(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+    form: DivestForm,
+    problem: Problem,
+) -> AppResult<DivestFormPage> {
+    let p = ppsmj::get(&st.db, auth.scope(), id).await?;
+    // Any active SPIP or TJ of France may receive the request (reference data, not tenant data).
+    let all = orgs::list(&st.db, &Scope::system("liste des services")).await?;
+    let following = ppsmj::following_organisations(&st.db, auth.scope(), id).await?;
+    let organisations = all
+        .into_iter()
+        .filter(|o| matches!(o.kind, OrgKind::Spip | OrgKind::Tj) && o.active)
+        .filter(|o| !following.iter().any(|f| f.organisation_id == o.id))
+        .map(|o| Choice {
+            selected: o.id == form.to_organisation_id,
+            value: o.id,
+            label: format!("{} ({})", o.name, o.kind.label()),
+        })
+        .collect();
+    let list = divestments::list(&st.db, auth.scope(), Some(id)).await?;
+    let trail = trail(st, auth, list, false).await?;
+    Ok(DivestFormPage {
+        ctx: PageCtx::new(&auth.1, "Demander un dessaisissement"),
+        ppsmj_id: p.id.clone(),
+        ppsmj_name: p.display_name(),
+        organisations,
+        comment: form.comment,
+        problem,
+        trail,
+    })
+}
+
+pub async fn form(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    auth.require(is_msj_user(auth.user().role))?;
+    page(form_page(&st, &auth, &id, DivestForm::default(), Problem::default()).await?)
+}
+
+pub async fn request(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<DivestForm>,
+) -> AppResult<Response> {
+    auth.require(is_msj_user(auth.user().role))?;
+    if form.to_organisation_id.is_empty() {
+        let mut pb = Problem::default();
+        pb.fields
+            .push("to_organisation_id", "Choisissez le service destinataire.");
+        let mut res = page(form_page(&st, &auth, &id, form, pb).await?)?;
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
+    match divestments::request(
+        &st.db,
+        auth.scope(),
+        &id,
+        &form.to_organisation_id,
+        &form.comment,
+        store::now(),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to("/msj/dessaisissements?ok=demande").into_response()),
+        Err(e) => {
+            let pb = problem(e)?;
+            let mut res = page(form_page(&st, &auth, &id, form, pb).await?)?;
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+    }
+}
+
+// ---------- all requests ----------
+
+#[derive(Template)]
+#[template(path = "msj_admin/divestments.html")]
+pub struct DivestmentsPage {
+    pub ctx: PageCtx,
+    pub incoming: Vec<TrailRow>,
+    pub outgoing: Vec<TrailRow>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub ok: Option<String>,
+    #[serde(default)]
+    pub erreur: Option<String>,
+}
+
+pub async fn list(
+    auth: Auth,
+    State(st): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    auth.require(is_msj_user(auth.user().role))?;
+    let all = divestments::list(&st.db, auth.scope(), None).await?;
+    let rows = trail(&st, &auth, all, true).await?;
+    let (incoming, outgoing): (Vec<TrailRow>, Vec<TrailRow>) =
+        rows.into_iter().partition(|r| r.incoming);
+    let mut ctx = PageCtx::new(&auth.1, "Dessaisissements");
+    match (q.ok.as_deref(), q.erreur) {
+        (_, Some(e)) => ctx = ctx.with_notice("error", e.chars().take(300).collect::<String>()),
+        (Some("demande"), _) => {
+            ctx = ctx.with_notice(
+                "success",
+                "La demande a été envoyée. Sans réponse sous 10 jours, elle sera acceptée automatiquement.",
+            )
+        }
+        (Some("accepte"), _) => {
+            ctx = ctx.with_notice("success", "Vous avez accepté la demande : le dossier est désormais suivi par votre service.")
+        }
+        (Some("refuse"), _) => ctx = ctx.with_notice("success", "Vous avez refusé la demande."),
+        _ => {}
+    }
+    page(DivestmentsPage {
+        ctx,
+        incoming,
+        outgoing,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct AnswerForm {
+    #[serde(default)]
+    pub decision: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+pub async fn answer(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<AnswerForm>,
+) -> AppResult<Response> {
+    auth.require(is_msj_user(auth.user().role))?;
+    let accept = form.decision == "accepter";
+    match divestments::answer(
+        &st.db,
+        auth.scope(),
+        &id,
+        accept,
+        &form.comment,
+        store::now(),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(if accept {
+            "/msj/dessaisissements?ok=accepte"
+        } else {
+            "/msj/dessaisissements?ok=refuse"
+        })
+        .into_response()),
+        Err(e) => {
+            let pb = problem(e)?;
+            let msg = pb.message.unwrap_or_else(|| pb.fields.to_string());
+            Ok(Redirect::to(&format!(
+                "/msj/dessaisissements?erreur={}",
+                crate::session::urlencode(&msg)
+            ))
+            .into_response())
+        }
+    }
+}

@@ -1,0 +1,192 @@
+// Mon Suivi Justice administration (issue 5): a local admin configures a place, an agenda and a weekly slot and
+// sees the slots; the agenda of the day downloads as a PDF whose text holds the place and the date; an APPI file
+// with a bad row is refused with a row report and nothing imported; the statistics page shows a chart beside its
+// data table. axe-core checks every page visited.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { backends, checkA11y, launchBrowser, login, startPasserelle, visit } from './harness.mjs';
+
+const PLACE = 'Lieu e2e — Nanterre';
+const AGENDA = 'Salle e2e';
+const HEADER = 'Numéro APPI;Nom;Prénom;Date de naissance;Téléphone\r\n';
+const GOOD_ROW = '987654;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78\r\n';
+const BAD_ROW = '12;Durand;Léa;31/02/1991;\r\n';
+
+function pdfText(bytes) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'msj-pdf-'));
+  try {
+    const file = path.join(dir, 'doc.pdf');
+    writeFileSync(file, bytes);
+    return execFileSync('pdftotext', ['-enc', 'UTF-8', file, '-']).toString('utf8').replace(/\s+/g, ' ');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const backend of backends()) {
+  describe(`MSJ administration (${backend})`, () => {
+    let app, browser, ctx, page, dataDir;
+
+    before(async () => {
+      dataDir = mkdtempSync(path.join(os.tmpdir(), 'passerelle-msj-admin-'));
+      app = await startPasserelle({ backend, env: { PASSERELLE_DATA_DIR: dataDir } });
+      browser = await launchBrowser();
+      ctx = await browser.newContext();
+      page = await ctx.newPage();
+      await login(page, app.base, 'admin-spip@demo.passerelle.fr');
+      assert.equal(new URL(page.url()).pathname, '/accueil');
+    });
+
+    after(async () => {
+      await ctx?.close();
+      await browser?.close();
+      await app?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    let agendaUrl;
+
+    test('a local admin creates a place, an agenda and a weekly slot, and sees the slots', async () => {
+      await visit(page, app.base + '/msj/lieux');
+      assert.equal(await page.locator('h1').innerText(), 'Lieux et agendas');
+      await page.fill('#name', PLACE);
+      await page.fill('#address', "5 rue de l'Université, 92000 Nanterre");
+      await page.fill('#phone', '01 40 97 10 10');
+      await page.fill('#documents_to_bring', 'Justificatif de domicile');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Créer le lieu")')]);
+      assert.match(new URL(page.url()).pathname, /^\/msj\/lieux\/[^/]+$/);
+      assert.equal(await page.locator('h1').innerText(), PLACE);
+      await checkA11y(page);
+
+      await page.click('label[for="type-sortie_audience_spip"]');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Enregistrer les types proposés")')]);
+      assert.ok(await page.isChecked('#type-sortie_audience_spip'));
+
+      await page.fill('#agenda-name', AGENDA);
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Créer l\'agenda")')]);
+      assert.match(new URL(page.url()).pathname, /^\/msj\/agendas\/[^/]+$/);
+      agendaUrl = app.base + new URL(page.url()).pathname;
+      await checkA11y(page);
+
+      await page.selectOption('#appointment_type_id', 'sortie_audience_spip');
+      await page.selectOption('#weekday', '2');
+      await page.fill('#start', '09:30');
+      await page.fill('#duration_minutes', '30');
+      await page.fill('#capacity', '2');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Ajouter et générer les créneaux")')]);
+      assert.match(await page.locator('.fr-alert--success').innerText(), /créneaux des six prochains mois/);
+      const row = page.locator('tr:has-text("09h30")').first();
+      assert.match(await row.innerText(), /0 \/ 2/);
+      assert.match(await row.innerText(), /Ouvert/i);
+      assert.match(await page.locator('table').first().innerText(), /Mardi\s+9h30\s+30 min\s+2\s+Sortie d'audience SPIP/);
+      await checkA11y(page);
+      await page.screenshot({ path: path.join(os.tmpdir(), `msj-admin-agenda-${backend}.png`), fullPage: true });
+
+      // close the slot, then change the capacity of another one
+      await Promise.all([page.waitForNavigation(), row.locator('button:has-text("Fermer")').click()]);
+      assert.match(await page.locator('tr:has-text("09h30")').first().innerText(), /Fermé/i);
+      await checkA11y(page);
+    });
+
+    test('the agenda of the day downloads as a PDF holding the place and the date', async () => {
+      await page.goto(agendaUrl);
+      const next = page.locator('tr:has-text("09h30")').first();
+      await next.waitFor();
+      // the day heading above the slot's table
+      const { date, label } = await next.evaluate((tr) => {
+        let el = tr.closest('.fr-table');
+        while (el && el.tagName !== 'H3') el = el.previousElementSibling;
+        return { date: el.id.replace('jour-', ''), label: el.textContent.trim() };
+      });
+      const href = `${agendaUrl}/jour/${date}.pdf`;
+      assert.equal(await page.locator(`a[href$="/jour/${date}.pdf"]`).count(), 1);
+      const res = await page.request.get(href);
+      assert.equal(res.status(), 200);
+      assert.equal(res.headers()['content-type'], 'application/pdf');
+      const text = pdfText(await res.body());
+      assert.ok(text.includes(PLACE), text);
+      assert.ok(text.includes(AGENDA), text);
+      const frenchDate = label.charAt(0).toLowerCase() + label.slice(1);
+      assert.ok(text.includes(`Agenda du ${frenchDate}`), `${frenchDate} in ${text}`);
+      assert.ok(text.includes('09h30'), text);
+      assert.ok(text.includes('MINISTÈRE'), text);
+    });
+
+    test('an APPI file with a bad row shows the row report and imports nothing', async () => {
+      await visit(page, app.base + '/msj/import-appi');
+      await page.setInputFiles('#fichier', {
+        name: 'export-appi.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(HEADER + GOOD_ROW + BAD_ROW, 'latin1'),
+      });
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Importer")')]);
+      assert.match(await page.locator('.fr-alert--error').innerText(), /aucun dossier n'a été importé/);
+      const report = await page.locator('#rapport table').innerText();
+      assert.match(report, /3\s+Numéro APPI invalide/);
+      assert.match(report, /Date de naissance/);
+      await checkA11y(page);
+      await page.screenshot({ path: path.join(os.tmpdir(), `msj-admin-import-${backend}.png`), fullPage: true });
+
+      // the good row was not imported: importing it alone now creates it (not "already present")
+      await page.setInputFiles('#fichier', {
+        name: 'export-appi.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(HEADER + GOOD_ROW, 'latin1'),
+      });
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Importer")')]);
+      assert.match(await page.locator('#rapport').innerText(), /Dossiers créés : 1/);
+      assert.match(await page.locator('#rapport').innerText(), /Déjà présents \(même numéro APPI, même personne\) : 0/);
+      await checkA11y(page);
+    });
+
+    test('the statistics page shows a chart beside its data table, and the CSV export', async () => {
+      if (backend === 'sqlite') {
+        // Small direct setup (the booking pages belong to another area): two past appointments of the imported
+        // person in the new agenda, one honoured, one missed.
+        const db = path.join(dataDir, 'passerelle.db');
+        const insert = (id, state, startsAt, localDate) =>
+          `INSERT INTO appointments (id, ppsmj_id, agenda_id, place_id, organisation_id, appointment_type_id, starts_at, local_date, state, created_by_label, created_at, updated_at)
+           SELECT '${id}', p.id, a.id, a.place_id, a.organisation_id, 'sortie_audience_spip', ${startsAt}, '${localDate}', '${state}', 'e2e', ${startsAt}, ${startsAt}
+           FROM ppsmj p, agendas a WHERE p.appi_number = '987654' AND a.name = '${AGENDA}';`;
+        execFileSync('sqlite3', [
+          db,
+          insert('e2e-1', 'no_show', 1767261600, '2026-01-01') + insert('e2e-2', 'fulfilled', 1769940000, '2026-02-01'),
+        ]);
+      }
+      await page.goto(app.base + '/msj/statistiques?du=2026-01-01&au=2026-12-31');
+      assert.equal(await page.locator('h1').innerText(), 'Statistiques');
+      const monthTable = page.locator('table:has(caption:has-text("par mois"))');
+      assert.equal(await monthTable.count(), 1);
+      if (backend === 'sqlite') {
+        assert.match(await monthTable.innerText(), /janvier 2026\s+0\s+1\s+0\s+100,0 %/);
+        assert.match(await monthTable.innerText(), /février 2026\s+1\s+0\s+0\s+0,0 %/);
+        await page.locator('bar-chart canvas').first().waitFor({ timeout: 15000 });
+        assert.ok((await page.locator('bar-chart').count()) >= 1);
+        assert.match(await page.locator('.fr-callout').first().innerText(), /50,0 %/);
+      }
+      await checkA11y(page);
+      await page.screenshot({ path: path.join(os.tmpdir(), `msj-admin-stats-${backend}.png`), fullPage: true });
+
+      const csv = await page.request.get(app.base + '/msj/statistiques.csv?du=2026-01-01&au=2026-12-31');
+      assert.equal(csv.status(), 200);
+      const body = await csv.body();
+      assert.deepEqual([...body.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+      const lines = body.subarray(3).toString('utf8').trim().split('\r\n');
+      assert.match(lines[0], /^Mois;Service;Agenda;Type de rendez-vous;/);
+      if (backend === 'sqlite') {
+        assert.equal(lines.length, 3);
+        assert.match(lines[1], /^2026-01;SPIP des Hauts-de-Seine;Salle e2e;Sortie d'audience SPIP;0;1;0;1;100,0$/);
+      }
+    });
+
+    test('the divestment list is accessible', async () => {
+      await visit(page, app.base + '/msj/dessaisissements');
+      assert.equal(await page.locator('h1').innerText(), 'Dessaisissements');
+    });
+  });
+}
