@@ -2,9 +2,13 @@
 // an agent files an urgent referral through the wizard; the parquet sees it on top of its inbox, acknowledges,
 // registers and dismisses it (classement sans suite) with a reason; the agent sees the decision and the art. 40-3
 // notice; an agent of another administration gets the DSFR 404; a manager creates and revokes an API token.
-// Not covered here: attachment upload (the upload endpoint is another branch's) and the PDF acknowledgement
-// (no PDF writer in this tree yet).
+// The PDF acknowledgement's text is read back with pdftotext. Not covered here: attachment upload (the upload
+// endpoint is another branch's).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { backends, checkA11y, launchBrowser, login, startPasserelle, visit } from './harness.mjs';
@@ -115,6 +119,25 @@ for (const backend of backends()) {
       tracking = (await page.locator('#numero-suivi').innerText()).trim();
       assert.match(tracking, /^IP-\d{4}-\d{6}$/);
       referralUrl = page.url().replace(/\/confirmation$/, '');
+
+      // The PDF acknowledgement: tracking number, TJ and parquet, facts summary, attachments section.
+      const pdfHref = await page.locator('a[href$="accuse-reception.pdf"]').getAttribute('href');
+      const pdf = await page.request.get(app.base + pdfHref);
+      assert.equal(pdf.status(), 200);
+      assert.equal(pdf.headers()['content-type'], 'application/pdf');
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'pa-pdf-'));
+      const file = path.join(dir, 'ar.pdf');
+      writeFileSync(file, await pdf.body());
+      const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+      rmSync(dir, { recursive: true, force: true });
+      assert.match(text, /Accusé de réception de signalement/);
+      assert.ok(text.includes(tracking), 'tracking number in the PDF');
+      assert.match(text, /Tribunal judiciaire de Nanterre/);
+      assert.match(text, /Parquet de Nanterre/);
+      assert.match(text, /Atelier clandestin/);
+      assert.match(text, /NATINF 7875/);
+      assert.match(text, /Pièces jointes/);
+
       await visit(page, referralUrl);
       assert.equal((await page.locator('#etat').innerText()).trim().toLowerCase(), 'transmis au parquet');
       await ctx.close();

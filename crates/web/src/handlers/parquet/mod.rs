@@ -33,6 +33,10 @@ pub fn routes() -> Router<AppState> {
             get(wizard::confirmation),
         )
         .route(
+            "/info-parquet/signalements/{id}/accuse-reception.pdf",
+            get(referral::acknowledgement_pdf),
+        )
+        .route(
             "/info-parquet/signalements/{id}/messages",
             post(referral::post_message),
         )

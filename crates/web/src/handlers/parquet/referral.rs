@@ -22,7 +22,7 @@ use crate::views::{datetime_fr, Choice, PageCtx};
 use crate::AppState;
 
 /// Whether `crate::pdf` (the PDF acknowledgement) is available in this build.
-pub const PDF_AVAILABLE: bool = false;
+pub const PDF_AVAILABLE: bool = true;
 
 fn side_of(role: Role) -> &'static str {
     match role.group() {
@@ -596,4 +596,121 @@ pub async fn parquet_action(
             again(&st, &auth, &id, errors, &f).await
         }
     }
+}
+
+/// `GET /info-parquet/signalements/{id}/accuse-reception.pdf` — the acknowledgement of receipt: tracking number,
+/// date, TJ and parquet, facts summary, places and offences, attachments with their SHA-256.
+pub async fn acknowledgement_pdf(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let scope = auth.scope();
+    let d = referrals::get_detail(&st.db, scope, &id).await?;
+    let r = &d.referral;
+    if r.status == ReferralStatus::Draft {
+        return Err(AppError::NotFound);
+    }
+    let atts = attachments::list(&st.db, scope, &id).await?;
+    // The TJ of the parquet the referral was sent to first (the event of sending names it).
+    let first_parquet = d
+        .events
+        .iter()
+        .find(|e| e.from == Some(ReferralStatus::Draft))
+        .and_then(|e| e.parquet_id.clone())
+        .or(r.parquet_id.clone());
+    let parquets = routing::list_parquets(&st.db).await?;
+    let sent_to = parquets
+        .iter()
+        .find(|p| Some(&p.id) == first_parquet.as_ref());
+    let tracking = r.tracking_number.clone().unwrap_or_default();
+    let mut doc = crate::pdf::Document::new(&format!("Accusé de réception {tracking}"));
+    doc.marianne_block("Passerelle — Info Parquet");
+    doc.title("Accusé de réception de signalement");
+    doc.paragraph(
+        "Signalement au procureur de la République au titre de l'article 40 du code de procédure pénale.",
+    );
+    let sent = r.sent_at.map(datetime_fr).unwrap_or_default();
+    let administration = match &r.service_name {
+        Some(s) => format!("{} — {s}", r.administration_name),
+        None => r.administration_name.clone(),
+    };
+    let (tj, parquet) = match sent_to {
+        Some(p) => (p.tj_name.clone(), p.name.clone()),
+        None => (String::new(), r.parquet_name.clone().unwrap_or_default()),
+    };
+    let reference = r.internal_reference.clone().unwrap_or_else(|| "—".into());
+    let urgent = if r.urgent {
+        format!("Oui — {}", r.urgency_reason.clone().unwrap_or_default())
+    } else {
+        "Non".into()
+    };
+    doc.key_values(&[
+        ("Numéro de suivi", tracking.as_str()),
+        ("Transmis le", sent.as_str()),
+        ("Administration", administration.as_str()),
+        ("Référence de l'administration", reference.as_str()),
+        ("Tribunal judiciaire", tj.as_str()),
+        ("Parquet destinataire", parquet.as_str()),
+        ("Urgent", urgent.as_str()),
+    ]);
+    doc.heading("Résumé des faits");
+    doc.paragraph(&r.facts_description);
+    let period = match (r.facts_start, r.facts_end) {
+        (Some(s), Some(e)) => format!("Période : du {} au {}.", date_fr(s), date_fr(e)),
+        (Some(s), None) => format!("Date des faits : {}.", date_fr(s)),
+        _ => String::new(),
+    };
+    if !period.is_empty() {
+        doc.paragraph(&period);
+    }
+    let places: Vec<String> = d
+        .places
+        .iter()
+        .map(|p| match &p.address {
+            Some(a) => format!("{} ({}), {a}", p.commune_name, p.insee),
+            None => format!("{} ({})", p.commune_name, p.insee),
+        })
+        .collect();
+    doc.paragraph(&format!("Lieux : {}.", places.join(" ; ")));
+    let offences: Vec<String> = d
+        .offences
+        .iter()
+        .map(|o| format!("NATINF {} — {}", o.code, o.label))
+        .collect();
+    doc.paragraph(&format!("Infractions : {}.", offences.join(" ; ")));
+    doc.paragraph(&format!("Personnes concernées : {}.", d.persons.len()));
+    doc.heading("Pièces jointes");
+    if atts.is_empty() {
+        doc.paragraph("Aucune pièce jointe.");
+    } else {
+        let rows: Vec<Vec<String>> = atts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.filename.clone(),
+                    super::wizard::size_fr(a.size_bytes),
+                    a.sha256.clone(),
+                ]
+            })
+            .collect();
+        doc.table(&["Fichier", "Taille", "Empreinte SHA-256"], &rows);
+    }
+    doc.note(
+        "Les suites données par le parquet vous seront notifiées (article 40-2 du code de procédure pénale). \
+         Pour compléter ce signalement, utilisez la messagerie du signalement dans Passerelle.",
+    );
+    let bytes = doc.finish();
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/pdf"),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "inline; filename=\"accuse-reception-{tracking}.pdf\""
+    )) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
 }
