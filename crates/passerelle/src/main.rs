@@ -62,6 +62,8 @@ enum ImportKind {
     Communes { file: Option<PathBuf> },
     /// The Ministry's « juridictions compétentes pour les communes » CSV (`;`, UTF-8).
     Juridictions { file: PathBuf },
+    /// The national NATINF table (offences): `;`-separated with a header line (UTF-8, or Latin-1 as exported).
+    Natinf { file: PathBuf },
     /// PPSMJ records from an APPI export (CSV `;`, ISO-8859-1) into a SPIP or TJ; all or nothing.
     Appi {
         file: PathBuf,
@@ -375,11 +377,49 @@ async fn import(db: &Db, what: ImportKind) -> Result<ExitCode> {
             pb.finish_and_clear();
             println!("{n} communes rattachées à leurs juridictions.");
         }
+        ImportKind::Natinf { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("lecture de {}", file.display()))?;
+            let rows = match store::parquet::natinf::parse_csv(&decode_text(&bytes)) {
+                Ok(r) => r,
+                Err(errors) => {
+                    eprintln!(
+                        "Import refusé : {} erreur(s). Aucune ligne n'a été importée.",
+                        errors.len()
+                    );
+                    for e in errors.iter().take(200) {
+                        eprintln!("  {e}");
+                    }
+                    if errors.len() > 200 {
+                        eprintln!("  … et {} autres erreurs", errors.len() - 200);
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            // One transaction for the whole table (all or nothing); the bar follows the batches sent.
+            let pb = progress(rows.len(), "NATINF");
+            let mut n = 0;
+            for chunk in rows.chunks(rows.len().max(1)) {
+                n += store::parquet::natinf::import(db, &actor, chunk).await?;
+                pb.set_position(n as u64);
+            }
+            pb.finish_and_clear();
+            println!("{n} infraction(s) NATINF importée(s).");
+        }
         ImportKind::Appi { file, organisation } => {
             return import_appi(db, &file, &organisation).await;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// UTF-8 text (a BOM is dropped), or Windows-1252 when the file is not valid UTF-8 (spreadsheet exports).
+fn decode_text(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+    }
 }
 
 /// `passerelle import appi`: the same all-or-nothing import and row report as the web page.

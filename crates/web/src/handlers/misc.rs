@@ -53,6 +53,50 @@ pub fn openapi_document() -> serde_json::Value {
                         "503": {"description": "Base de données injoignable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}
                     }
                 }
+            },
+            "/api/v1/referrals": {
+                "post": {
+                    "summary": "Déposer un signalement (article 40 du code de procédure pénale) et l'envoyer au parquet",
+                    "description": "Mêmes contrôles que le formulaire web ; toutes les erreurs de champ sont renvoyées ensemble (422). Avec l'en-tête Idempotency-Key, un nouvel essai avec le même corps renvoie le signalement déjà créé (en-tête Idempotent-Replayed: true) ; la même clé avec un autre corps est refusée (409). Droit requis : referrals:write.",
+                    "security": [{"bearerAuth": []}],
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}}],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewReferral"}}}},
+                    "responses": {
+                        "201": {"description": "Signalement créé et transmis (ou rejoué)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Referral"}}}},
+                        "401": {"$ref": "#/components/responses/Unauthorized"},
+                        "403": {"$ref": "#/components/responses/Forbidden"},
+                        "409": {"$ref": "#/components/responses/Conflict"},
+                        "422": {"$ref": "#/components/responses/Invalid"}
+                    }
+                },
+                "get": {
+                    "summary": "Lister les signalements du service du jeton",
+                    "security": [{"bearerAuth": []}],
+                    "parameters": [
+                        {"name": "status", "in": "query", "required": false, "schema": {"$ref": "#/components/schemas/ReferralStatus"}},
+                        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                        {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}}
+                    ],
+                    "responses": {
+                        "200": {"description": "Signalements (urgents non confirmés d'abord, puis par date d'envoi)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReferralList"}}}},
+                        "401": {"$ref": "#/components/responses/Unauthorized"},
+                        "403": {"$ref": "#/components/responses/Forbidden"},
+                        "422": {"$ref": "#/components/responses/Invalid"}
+                    }
+                }
+            },
+            "/api/v1/referrals/{id}": {
+                "get": {
+                    "summary": "État, décision et historique d'un signalement du service",
+                    "security": [{"bearerAuth": []}],
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "Le signalement", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReferralDetail"}}}},
+                        "401": {"$ref": "#/components/responses/Unauthorized"},
+                        "403": {"$ref": "#/components/responses/Forbidden"},
+                        "404": {"$ref": "#/components/responses/NotFound"}
+                    }
+                }
             }
         },
         "components": {
@@ -73,7 +117,104 @@ pub fn openapi_document() -> serde_json::Value {
                         "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                         "detail": {"type": "string"}, "errors": {"type": "array", "items": {"type": "object"}}
                     }
+                },
+                "FieldError": {
+                    "type": "object",
+                    "required": ["field", "code", "message"],
+                    "properties": {
+                        "field": {"type": "string", "example": "facts.start_date"},
+                        "code": {"type": "string", "enum": ["missing", "too_long", "invalid", "unknown", "inconsistent"]},
+                        "message": {"type": "string", "example": "La date ne peut pas être dans le futur."}
+                    }
+                },
+                "ReferralStatus": {"type": "string", "enum": ["draft", "sent", "registered", "assigned", "under_investigation", "decided", "transferred"]},
+                "NewReferral": {
+                    "type": "object",
+                    "required": ["facts", "places", "offences", "submit"],
+                    "properties": {
+                        "internal_reference": {"type": "string", "maxLength": 100},
+                        "facts": {"type": "object", "properties": {
+                            "description": {"type": "string", "maxLength": 20000},
+                            "start_date": {"type": "string", "format": "date"},
+                            "end_date": {"type": "string", "format": "date"}}},
+                        "places": {"type": "array", "maxItems": 50, "items": {"type": "object", "required": ["insee"], "properties": {
+                            "insee": {"type": "string", "description": "Code INSEE de la commune", "example": "92050"},
+                            "address": {"type": "string", "maxLength": 500}}}},
+                        "persons": {"type": "array", "maxItems": 200, "items": {"type": "object", "required": ["kind", "role"], "properties": {
+                            "kind": {"type": "string", "enum": ["natural", "legal"]},
+                            "role": {"type": "string", "enum": ["suspect", "victim", "witness"]},
+                            "first_name": {"type": "string"}, "last_name": {"type": "string"},
+                            "birth_date": {"type": "string", "format": "date"},
+                            "legal_name": {"type": "string"},
+                            "siren": {"type": "string", "description": "9 chiffres, clé de Luhn vérifiée"},
+                            "residence_insee": {"type": "string"}}}},
+                        "offences": {"type": "array", "maxItems": 50, "items": {"type": "string", "description": "Code NATINF", "example": "7875"}},
+                        "urgency": {"type": "object", "properties": {"urgent": {"type": "boolean"}, "reason": {"type": "string", "maxLength": 2000}}},
+                        "submit": {"type": "object", "required": ["art40_declaration"], "properties": {
+                            "art40_declaration": {"type": "boolean", "description": "Doit valoir true : faits signalés au titre de l'article 40 du code de procédure pénale"},
+                            "parquet_id": {"type": "string", "nullable": true, "description": "Absent : le parquet proposé d'après la commune des faits"},
+                            "override_reason": {"type": "string", "description": "Obligatoire quand parquet_id diffère du parquet proposé"}}}
+                    }
+                },
+                "Decision": {
+                    "type": "object",
+                    "nullable": true,
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["poursuites", "alternative_aux_poursuites", "classement_sans_suite"]},
+                        "label": {"type": "string"},
+                        "court_date": {"type": "string", "format": "date", "nullable": true},
+                        "alternative": {"type": "object", "properties": {"code": {"type": "string"}, "label": {"type": "string"}}},
+                        "reason": {"type": "object", "properties": {"code": {"type": "string"}, "label": {"type": "string"}}},
+                        "text": {"type": "string", "nullable": true},
+                        "decided_at": {"type": "string", "format": "date-time"},
+                        "appeal_notice": {"type": "string", "nullable": true, "description": "Recours de l'article 40-3 (classement sans suite)"}
+                    }
+                },
+                "Referral": {
+                    "type": "object",
+                    "required": ["id", "status"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "tracking_number": {"type": "string", "nullable": true, "example": "IP-2027-000123"},
+                        "status": {"$ref": "#/components/schemas/ReferralStatus"},
+                        "status_label": {"type": "string"},
+                        "internal_reference": {"type": "string", "nullable": true},
+                        "urgent": {"type": "boolean"},
+                        "parquet": {"type": "object", "nullable": true, "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+                        "parquet_case_number": {"type": "string", "nullable": true},
+                        "sent_at": {"type": "string", "format": "date-time", "nullable": true},
+                        "acknowledged_at": {"type": "string", "format": "date-time", "nullable": true},
+                        "registered_at": {"type": "string", "format": "date-time", "nullable": true},
+                        "last_status_change_at": {"type": "string", "format": "date-time"},
+                        "decision": {"$ref": "#/components/schemas/Decision"}
+                    }
+                },
+                "ReferralList": {
+                    "type": "object",
+                    "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Referral"}},
+                        "limit": {"type": "integer"}, "offset": {"type": "integer"}
+                    }
+                },
+                "ReferralDetail": {
+                    "allOf": [{"$ref": "#/components/schemas/Referral"}, {"type": "object", "properties": {
+                        "facts": {"type": "object", "properties": {"description": {"type": "string"}, "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string", "format": "date", "nullable": true}}},
+                        "places": {"type": "array", "items": {"type": "object", "properties": {"insee": {"type": "string"}, "commune": {"type": "string"}, "address": {"type": "string", "nullable": true}}}},
+                        "offences": {"type": "array", "items": {"type": "object", "properties": {"natinf": {"type": "string"}, "label": {"type": "string"}}}},
+                        "events": {"type": "array", "items": {"type": "object", "properties": {"from": {"type": "string", "nullable": true}, "to": {"$ref": "#/components/schemas/ReferralStatus"}, "label": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "comment": {"type": "string", "nullable": true}}}},
+                        "attachments": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "filename": {"type": "string"}, "content_type": {"type": "string"}, "size_bytes": {"type": "integer"}, "sha256": {"type": "string"}, "scan_status": {"type": "string", "enum": ["pending", "clean", "infected", "error"]}}}}
+                    }}]
                 }
+            },
+            "responses": {
+                "Unauthorized": {"description": "Jeton absent, inconnu ou révoqué", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                "Forbidden": {"description": "Le jeton n'a pas le droit requis", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                "NotFound": {"description": "Signalement inexistant ou hors du service du jeton", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                "Conflict": {"description": "Clé d'idempotence déjà utilisée avec un autre corps", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                "Invalid": {"description": "Champs invalides, un message en français par champ", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            },
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Jeton d'API d'un service (psl_ip_…), créé par un responsable de l'administration"}
             }
         }
     })
