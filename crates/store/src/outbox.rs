@@ -205,3 +205,45 @@ pub async fn list_for_recipient(db: &Db, recipient: &str) -> Result<Vec<Message>
     .await?;
     Ok(rows.iter().map(from_row).collect())
 }
+
+/// Cancels the messages of one kind still waiting to be sent about an object (e.g. the reminder of an appointment
+/// that was canceled or moved), in the caller's transaction. Returns how many were canceled.
+pub async fn cancel_pending<'c, E>(
+    exec: E,
+    related_type: &str,
+    related_id: &str,
+    kind: &str,
+) -> Result<u64>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let now = crate::now();
+    Ok(sqlx::query(
+        "UPDATE outbox SET state = 'canceled', updated_at = $4 WHERE related_type = $1 AND related_id = $2 \
+         AND state = 'programmed' AND kind = $3",
+    )
+    .bind(related_type)
+    .bind(related_id)
+    .bind(kind)
+    .bind(now)
+    .execute(exec)
+    .await?
+    .rows_affected())
+}
+
+/// Messages about objects the caller already checked it may see (e.g. the appointments of a PPSMJ whose page it
+/// reads), oldest first.
+pub async fn list_related(db: &Db, related_type: &str, related_ids: &[String]) -> Result<Vec<Message>> {
+    if related_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox WHERE related_type = $1 AND related_id IN ({}) ORDER BY due_at, id",
+        crate::placeholders(2, related_ids.len())
+    );
+    let mut q = sqlx::query(&sql).bind(related_type);
+    for id in related_ids {
+        q = q.bind(id.as_str());
+    }
+    Ok(q.fetch_all(db.pool()).await?.iter().map(from_row).collect())
+}
