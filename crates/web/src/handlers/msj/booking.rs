@@ -12,7 +12,7 @@ use store::msj::appointments::{
     self, sms_warning, BookRequest, Outcome, RebookRequest, When,
 };
 use store::msj::ppsmj as repo;
-use store::msj::{agendas, places, MsjError};
+use store::msj::{agendas, places};
 use store::outbox;
 
 use super::ppsmj::{bookable, kind_label, message_state_label};
@@ -299,6 +299,13 @@ pub async fn submit(
             }
         }
     };
+    // Checked before the transaction: SQLite has one connection, a read through the pool would wait on it.
+    if !f.remplace.is_empty() {
+        let old = appointments::get(&st.db, scope, &f.remplace).await?;
+        if old.ppsmj_id != id {
+            return Err(AppError::NotFound);
+        }
+    }
     let mut tx = st.db.begin().await?;
     let result = if f.remplace.is_empty() {
         appointments::book_tx(
@@ -315,27 +322,19 @@ pub async fn submit(
         )
         .await
     } else {
-        // The appointment to replace must be this person's.
-        let old = appointments::get(&st.db, scope, &f.remplace).await;
-        match old {
-            Ok(old) if old.ppsmj_id == id => {
-                appointments::rebook_tx(
-                    &mut tx,
-                    scope,
-                    &f.remplace,
-                    &RebookRequest {
-                        agenda_id: agenda.id.clone(),
-                        appointment_type_id: f.type_id.clone(),
-                        when,
-                        reason: f.reason.clone(),
-                        now,
-                    },
-                )
-                .await
-            }
-            Ok(_) | Err(store::StoreError::NotFound) => Err(MsjError::Store(store::StoreError::NotFound)),
-            Err(e) => Err(MsjError::Store(e)),
-        }
+        appointments::rebook_tx(
+            &mut tx,
+            scope,
+            &f.remplace,
+            &RebookRequest {
+                agenda_id: agenda.id.clone(),
+                appointment_type_id: f.type_id.clone(),
+                when,
+                reason: f.reason.clone(),
+                now,
+            },
+        )
+        .await
     };
     match result {
         Ok(booked) => {
