@@ -42,23 +42,100 @@ const TJ_TYPES: &[&str] = &[
 ];
 
 const FIRST: &[&str] = &[
-    "Lucas", "Léa", "Mohamed", "Camille", "Thomas", "Inès", "Hugo", "Manon", "Yanis", "Chloé", "Nicolas", "Sarah",
-    "Maxime", "Emma", "Karim", "Julie", "Antoine", "Fatoumata", "Julien", "Laura", "Mehdi", "Océane", "Kevin",
-    "Aïcha", "Romain", "Céline", "Sébastien", "Amandine", "Rayan", "Élodie", "Bruno", "Nathalie", "Jérémy", "Sonia",
-    "Dylan", "Mélissa", "Franck", "Samia", "Loïc", "Ophélie",
+    "Lucas",
+    "Léa",
+    "Mohamed",
+    "Camille",
+    "Thomas",
+    "Inès",
+    "Hugo",
+    "Manon",
+    "Yanis",
+    "Chloé",
+    "Nicolas",
+    "Sarah",
+    "Maxime",
+    "Emma",
+    "Karim",
+    "Julie",
+    "Antoine",
+    "Fatoumata",
+    "Julien",
+    "Laura",
+    "Mehdi",
+    "Océane",
+    "Kevin",
+    "Aïcha",
+    "Romain",
+    "Céline",
+    "Sébastien",
+    "Amandine",
+    "Rayan",
+    "Élodie",
+    "Bruno",
+    "Nathalie",
+    "Jérémy",
+    "Sonia",
+    "Dylan",
+    "Mélissa",
+    "Franck",
+    "Samia",
+    "Loïc",
+    "Ophélie",
 ];
 const LAST: &[&str] = &[
-    "Martin", "Bernard", "Petit", "Durand", "Leroy", "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia",
-    "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard", "André", "Mercier", "Blanc", "Guérin",
-    "Boyer", "Garnier", "Chevalier", "François", "Legrand", "Gauthier", "Perrin", "Robin", "Clément", "Morin",
-    "Nicolas", "Henry", "Rousseau", "Mathieu", "Gaillard", "Diallo", "Traoré", "Nguyen", "Payet", "Hoarau",
+    "Martin",
+    "Bernard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+    "Blanc",
+    "Guérin",
+    "Boyer",
+    "Garnier",
+    "Chevalier",
+    "François",
+    "Legrand",
+    "Gauthier",
+    "Perrin",
+    "Robin",
+    "Clément",
+    "Morin",
+    "Nicolas",
+    "Henry",
+    "Rousseau",
+    "Mathieu",
+    "Gaillard",
+    "Diallo",
+    "Traoré",
+    "Nguyen",
+    "Payet",
+    "Hoarau",
 ];
 
 /// Small deterministic generator: the same demo every time.
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -92,7 +169,15 @@ async fn scope_of(db: &Db, email: &str) -> Result<(Scope, String)> {
     let u = users::find_by_email(db, email)
         .await?
         .with_context(|| format!("demo account {email}"))?;
-    let scope = Scope::for_user(db, &u.id, &u.display_name(), u.role, &u.organisation_id, None).await?;
+    let scope = Scope::for_user(
+        db,
+        &u.id,
+        &u.display_name(),
+        u.role,
+        &u.organisation_id,
+        None,
+    )
+    .await?;
     Ok((scope, u.id))
 }
 
@@ -119,7 +204,10 @@ async fn paris_spip(db: &Db) -> Result<()> {
             .await?
         }
     };
-    if users::find_by_email(db, "cpip-paris@demo.passerelle.fr").await?.is_none() {
+    if users::find_by_email(db, "cpip-paris@demo.passerelle.fr")
+        .await?
+        .is_none()
+    {
         users::create(
             db,
             &a,
@@ -217,9 +305,20 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     let claire = agendas::create(db, &sys, &nanterre.id, "Agenda de Claire Dubois", now).await?;
     let karim = agendas::create(db, &sys, &boulogne.id, "Agenda de Karim Benali", now).await?;
     let bex = agendas::create(db, &sys, &nanterre.id, "Sortie d'audience (BEX)", now).await?;
-    let jap = agendas::create(db, &sys, &tribunal.id, "Cabinet du JAP — Hélène Fournier", now).await?;
+    let jap = agendas::create(
+        db,
+        &sys,
+        &tribunal.id,
+        "Cabinet du JAP — Hélène Fournier",
+        now,
+    )
+    .await?;
     let sap_out = agendas::create(db, &sys, &tribunal.id, "Sortie d'audience SAP", now).await?;
-    let weekly = |agenda: String, ty: &'static str, days: Vec<i64>, times: Vec<&'static str>, capacity: i64| {
+    let weekly = |agenda: String,
+                  ty: &'static str,
+                  days: Vec<i64>,
+                  times: Vec<&'static str>,
+                  capacity: i64| {
         let mut v = vec![];
         for d in days {
             for t in &times {
@@ -237,9 +336,27 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         }
         v
     };
-    let mut slot_types = weekly(bex.id.clone(), "sortie_audience_spip", vec![1, 2, 3, 4, 5], vec!["14:00", "15:00"], 2);
-    slot_types.extend(weekly(sap_out.id.clone(), "sortie_audience_sap", vec![2, 4], vec!["14:00", "14:30"], 2));
-    slot_types.extend(weekly(jap.id.clone(), "convocation_application_peines", vec![1, 3], vec!["09:30", "10:00", "10:30"], 1));
+    let mut slot_types = weekly(
+        bex.id.clone(),
+        "sortie_audience_spip",
+        vec![1, 2, 3, 4, 5],
+        vec!["14:00", "15:00"],
+        2,
+    );
+    slot_types.extend(weekly(
+        sap_out.id.clone(),
+        "sortie_audience_sap",
+        vec![2, 4],
+        vec!["14:00", "14:30"],
+        2,
+    ));
+    slot_types.extend(weekly(
+        jap.id.clone(),
+        "convocation_application_peines",
+        vec![1, 3],
+        vec!["09:30", "10:00", "10:30"],
+        1,
+    ));
     for (agenda, input) in &slot_types {
         agendas::add_slot_type(db, &sys, agenda, input, now).await?;
     }
@@ -248,13 +365,30 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     let (claire_scope, claire_id) = scope_of(db, "cpip@demo.passerelle.fr").await?;
     let (karim_scope, karim_id) = scope_of(db, "cpip2@demo.passerelle.fr").await?;
     let (bex_scope, _) = scope_of(db, "greffe-bex@demo.passerelle.fr").await?;
-    let referents = [(&claire_scope, &claire_id, &orgs.spip.id, &claire, &nanterre), (&karim_scope, &karim_id, &antenna.id, &karim, &boulogne)];
+    let referents = [
+        (&claire_scope, &claire_id, &orgs.spip.id, &claire, &nanterre),
+        (&karim_scope, &karim_id, &antenna.id, &karim, &boulogne),
+    ];
     let mut rng = Lcg(92);
     let mut people: Vec<Person> = vec![];
     let fixed: [(&str, &str, &str, &str, bool, bool); 3] = [
-        ("Jean", "Dupont", "1985-03-12", "06 11 22 33 44", false, false),
+        (
+            "Jean",
+            "Dupont",
+            "1985-03-12",
+            "06 11 22 33 44",
+            false,
+            false,
+        ),
         ("Nadia", "Bensaïd", "1992-07-01", "", true, false),
-        ("Kévin", "Lebrun", "1999-11-23", "07 81 22 33 44", false, false),
+        (
+            "Kévin",
+            "Lebrun",
+            "1999-11-23",
+            "07 81 22 33 44",
+            false,
+            false,
+        ),
     ];
     for i in 0..200usize {
         let r = if i % 4 == 3 { 1 } else { 0 };
@@ -273,14 +407,51 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         } else {
             let first = FIRST[(i * 7 + i / 40) % FIRST.len()];
             let last = LAST[(i * 13 + i / 42) % LAST.len()];
-            let birth = NaiveDate::from_ymd_opt(1960 + (i * 17 % 46) as i32, 1 + (i * 5 % 12) as u32, 1 + (i * 11 % 28) as u32).unwrap();
+            let birth = NaiveDate::from_ymd_opt(
+                1960 + (i * 17 % 46) as i32,
+                1 + (i * 5 % 12) as u32,
+                1 + (i * 11 % 28) as u32,
+            )
+            .unwrap();
             let (phone, no_phone, refused) = match i % 31 {
                 5 | 17 => (String::new(), true, false),
-                11 => ("01 47 21 ".to_string() + &format!("{:02} {:02}", i % 100, (i / 3) % 100), false, true),
+                11 => (
+                    "01 47 21 ".to_string() + &format!("{:02} {:02}", i % 100, (i / 3) % 100),
+                    false,
+                    true,
+                ),
                 23 => (String::new(), false, true),
-                7 | 19 | 29 => (format!("0692 {:02} {:02} {:02}", 10 + i % 90, i % 100, (i * 3) % 100), false, false),
-                13 => (format!("0690 {:02} {:02} {:02}", 10 + i % 90, i % 100, (i * 7) % 100), false, false),
-                _ => (format!("06 {:02} {:02} {:02} {:02}", 20 + i % 70, (i / 7) % 100, i % 100, (i * 13) % 100), false, false),
+                7 | 19 | 29 => (
+                    format!(
+                        "0692 {:02} {:02} {:02}",
+                        10 + i % 90,
+                        i % 100,
+                        (i * 3) % 100
+                    ),
+                    false,
+                    false,
+                ),
+                13 => (
+                    format!(
+                        "0690 {:02} {:02} {:02}",
+                        10 + i % 90,
+                        i % 100,
+                        (i * 7) % 100
+                    ),
+                    false,
+                    false,
+                ),
+                _ => (
+                    format!(
+                        "06 {:02} {:02} {:02} {:02}",
+                        20 + i % 70,
+                        (i / 7) % 100,
+                        i % 100,
+                        (i * 13) % 100
+                    ),
+                    false,
+                    false,
+                ),
             };
             PpsmjInput {
                 first_name: first.into(),
@@ -289,9 +460,30 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
                 phone,
                 no_phone,
                 refused_phone: refused,
-                email: if i % 5 == 0 { format!("{}.{}{}@exemple.fr", store::search_key(first).replace(' ', "-"), store::search_key(last).replace(' ', "-"), i) } else { String::new() },
-                appi_number: if i % 3 == 0 { format!("{:08}", 92_000_000 + i * 37) } else { String::new() },
-                city: ["Nanterre", "Colombes", "Gennevilliers", "Boulogne-Billancourt", "Clichy", "Asnières-sur-Seine"][i % 6].into(),
+                email: if i % 5 == 0 {
+                    format!(
+                        "{}.{}{}@exemple.fr",
+                        store::search_key(first).replace(' ', "-"),
+                        store::search_key(last).replace(' ', "-"),
+                        i
+                    )
+                } else {
+                    String::new()
+                },
+                appi_number: if i % 3 == 0 {
+                    format!("{:08}", 92_000_000 + i * 37)
+                } else {
+                    String::new()
+                },
+                city: [
+                    "Nanterre",
+                    "Colombes",
+                    "Gennevilliers",
+                    "Boulogne-Billancourt",
+                    "Clichy",
+                    "Asnières-sur-Seine",
+                ][i % 6]
+                    .into(),
                 ..Default::default()
             }
         };
@@ -299,7 +491,10 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         let p = ppsmj::create(db, scope, org_id, &input, now)
             .await
             .map_err(|e| anyhow::anyhow!("demo PPSMJ {i}: {e}"))?;
-        people.push(Person { id: p.id, referent_scope: r });
+        people.push(Person {
+            id: p.id,
+            referent_scope: r,
+        });
     }
 
     // A year of past follow-ups, written directly (booking refuses the past) with the same invariants: free-time
@@ -310,7 +505,11 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     let mut queue_done = 0;
     for (i, person) in people.iter().enumerate() {
         let (_, referent_id, org_id, agenda, place) = referents[person.referent_scope];
-        let label = if person.referent_scope == 0 { "Claire Dubois" } else { "Karim Benali" };
+        let label = if person.referent_scope == 0 {
+            "Claire Dubois"
+        } else {
+            "Karim Benali"
+        };
         let count = 3 + rng.below(6) as i64;
         for k in 0..count {
             let days_ago = 7 + k * 45 + rng.below(20) as i64;
@@ -318,7 +517,11 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
                 break;
             }
             let date = weekday_on_or_before(today - Duration::days(days_ago));
-            let starts = paris(date, 9 + rng.below(8) as u32, [0, 30][rng.below(2) as usize]);
+            let starts = paris(
+                date,
+                9 + rng.below(8) as u32,
+                [0, 30][rng.below(2) as usize],
+            );
             let roll = rng.below(100);
             let no_show_rate = if date < six_months_ago { 25 } else { 10 };
             // Work queue: the most recent appointment of a few people was never given an outcome (Kévin Lebrun's
@@ -351,14 +554,40 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
                 state.into(),
                 referent_id.clone(),
                 label.into(),
-                if unrecorded { String::new() } else { referent_id.clone() },
-                if unrecorded { String::new() } else { recorded_at.to_string() },
+                if unrecorded {
+                    String::new()
+                } else {
+                    referent_id.clone()
+                },
+                if unrecorded {
+                    String::new()
+                } else {
+                    recorded_at.to_string()
+                },
                 booked_at.to_string(),
             ]);
             let details = serde_json::json!({"appointment_type_id": "convocation_suivi_spip", "agenda_id": agenda.id, "slot_id": null, "starts_at": starts, "previous_appointment_id": null}).to_string();
-            hist.push(vec![store::new_id(), person.id.clone(), id.clone(), booked_at.to_string(), referent_id.clone(), label.into(), "appointment.book".into(), details]);
+            hist.push(vec![
+                store::new_id(),
+                person.id.clone(),
+                id.clone(),
+                booked_at.to_string(),
+                referent_id.clone(),
+                label.into(),
+                "appointment.book".into(),
+                details,
+            ]);
             if !unrecorded {
-                hist.push(vec![store::new_id(), person.id.clone(), id.clone(), recorded_at.to_string(), referent_id.clone(), label.into(), "appointment.outcome".into(), serde_json::json!({"state": state}).to_string()]);
+                hist.push(vec![
+                    store::new_id(),
+                    person.id.clone(),
+                    id.clone(),
+                    recorded_at.to_string(),
+                    referent_id.clone(),
+                    label.into(),
+                    "appointment.outcome".into(),
+                    serde_json::json!({"state": state}).to_string(),
+                ]);
             }
         }
     }
@@ -369,22 +598,58 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         let (scope, _, _, agenda, _) = referents[person.referent_scope];
         let date = weekday_on_or_after(today + Duration::days(1 + (i as i64 * 3) % 50));
         let at = paris(date, 9 + (i as u32 % 8), [0, 30][i % 2]);
-        book(db, scope, &person.id, &agenda.id, "convocation_suivi_spip", When::At(at), now).await?;
+        book(
+            db,
+            scope,
+            &person.id,
+            &agenda.id,
+            "convocation_suivi_spip",
+            When::At(at),
+            now,
+        )
+        .await?;
     }
-    let slots = agendas::available_slots(db, &bex_scope, &bex.id, "sortie_audience_spip", now, 12).await?;
+    let slots =
+        agendas::available_slots(db, &bex_scope, &bex.id, "sortie_audience_spip", now, 12).await?;
     for (person, slot) in people.iter().skip(150).zip(slots.iter()) {
-        book(db, &bex_scope, &person.id, &bex.id, "sortie_audience_spip", When::Slot(slot.id.clone()), now).await?;
+        book(
+            db,
+            &bex_scope,
+            &person.id,
+            &bex.id,
+            "sortie_audience_spip",
+            When::Slot(slot.id.clone()),
+            now,
+        )
+        .await?;
     }
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "MSJ demo data created");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "MSJ demo data created"
+    );
     Ok(())
 }
 
-async fn book(db: &Db, scope: &Scope, ppsmj_id: &str, agenda_id: &str, ty: &str, when: When, now: i64) -> Result<()> {
+async fn book(
+    db: &Db,
+    scope: &Scope,
+    ppsmj_id: &str,
+    agenda_id: &str,
+    ty: &str,
+    when: When,
+    now: i64,
+) -> Result<()> {
     let mut tx = db.begin().await?;
     let booked = appointments::book_tx(
         &mut tx,
         scope,
-        &BookRequest { ppsmj_id: ppsmj_id.into(), agenda_id: agenda_id.into(), appointment_type_id: ty.into(), when, now },
+        &BookRequest {
+            ppsmj_id: ppsmj_id.into(),
+            agenda_id: agenda_id.into(),
+            appointment_type_id: ty.into(),
+            when,
+            now,
+        },
         None,
     )
     .await
@@ -395,7 +660,13 @@ async fn book(db: &Db, scope: &Scope, ppsmj_id: &str, agenda_id: &str, ty: &str,
 }
 
 /// Multi-row inserts of the past appointments and their history; the records are dated a year back.
-async fn backfill(db: &Db, appts: &[Vec<String>], hist: &[Vec<String>], people: &[Person], created_at: i64) -> Result<()> {
+async fn backfill(
+    db: &Db,
+    appts: &[Vec<String>],
+    hist: &[Vec<String>],
+    people: &[Person],
+    created_at: i64,
+) -> Result<()> {
     let mut tx = db.begin().await?;
     for chunk in appts.chunks(60) {
         let mut sql = String::from(
@@ -409,7 +680,21 @@ async fn backfill(db: &Db, appts: &[Vec<String>], hist: &[Vec<String>], people: 
             }
             sql.push_str(&format!(
                 "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12, b + 13, b + 14, b + 14
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11,
+                b + 12,
+                b + 13,
+                b + 14,
+                b + 14
             ));
         }
         let mut q = sqlx::query(&sql);
@@ -434,19 +719,36 @@ async fn backfill(db: &Db, appts: &[Vec<String>], hist: &[Vec<String>], people: 
             if r > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8));
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
         }
         let mut q = sqlx::query(&sql);
         for row in chunk {
             for (c, v) in row.iter().enumerate() {
-                q = if c == 3 { q.bind(v.parse::<i64>().unwrap_or_default()) } else { q.bind(v.clone()) };
+                q = if c == 3 {
+                    q.bind(v.parse::<i64>().unwrap_or_default())
+                } else {
+                    q.bind(v.clone())
+                };
             }
         }
         q.execute(&mut *tx).await?;
     }
     // The records (and their "created" history line) date from before their first appointment.
     for chunk in people.chunks(100) {
-        let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let list = (0..chunk.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
         for sql in [
             format!("UPDATE ppsmj SET created_at = $1 WHERE id IN ({list})"),
             format!("UPDATE ppsmj_organisations SET since = $1 WHERE ppsmj_id IN ({list})"),

@@ -233,7 +233,11 @@ where
 
 /// Messages about objects the caller already checked it may see (e.g. the appointments of a PPSMJ whose page it
 /// reads), oldest first.
-pub async fn list_related(db: &Db, related_type: &str, related_ids: &[String]) -> Result<Vec<Message>> {
+pub async fn list_related(
+    db: &Db,
+    related_type: &str,
+    related_ids: &[String],
+) -> Result<Vec<Message>> {
     if related_ids.is_empty() {
         return Ok(vec![]);
     }

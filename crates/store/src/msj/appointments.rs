@@ -666,11 +666,13 @@ pub async fn message_context_tx(
     let appointment = get_tx(tx, scope, appointment_id).await?;
     let ppsmj = ppsmj::fetch_tx(tx, scope, &appointment.ppsmj_id).await?;
     let place = places::get_tx(tx, scope, &appointment.place_id).await?;
-    let appointment_type = places::appointment_type_tx(tx, &appointment.appointment_type_id).await?;
-    let org = sqlx::query("SELECT name, phone, time_zone, departement FROM organisations WHERE id = $1")
-        .bind(&appointment.organisation_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let appointment_type =
+        places::appointment_type_tx(tx, &appointment.appointment_type_id).await?;
+    let org =
+        sqlx::query("SELECT name, phone, time_zone, departement FROM organisations WHERE id = $1")
+            .bind(&appointment.organisation_id)
+            .fetch_one(&mut **tx)
+            .await?;
     let departement = place
         .departement
         .clone()

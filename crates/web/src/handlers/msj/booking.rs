@@ -8,9 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use serde::Deserialize;
-use store::msj::appointments::{
-    self, sms_warning, BookRequest, Outcome, RebookRequest, When,
-};
+use store::msj::appointments::{self, sms_warning, BookRequest, Outcome, RebookRequest, When};
 use store::msj::ppsmj as repo;
 use store::msj::{agendas, places};
 use store::outbox;
@@ -89,7 +87,10 @@ pub struct BookForm {
 }
 
 fn href(id: &str, type_id: &str, agenda: &str, remplace: &str) -> String {
-    let mut s = format!("/msj/personnes/{id}/rendez-vous/nouveau?type={}", urlencode(type_id));
+    let mut s = format!(
+        "/msj/personnes/{id}/rendez-vous/nouveau?type={}",
+        urlencode(type_id)
+    );
     if !agenda.is_empty() {
         s.push_str(&format!("&agenda={}", urlencode(agenda)));
     }
@@ -279,10 +280,12 @@ pub async fn submit(
         let date = NaiveDate::parse_from_str(f.date.trim(), "%Y-%m-%d").ok();
         let time = NaiveTime::parse_from_str(f.time.trim(), "%H:%M").ok();
         let (Some(date), Some(time)) = (date, time) else {
-            let msg = if f.date.is_empty() && f.time.is_empty() && places::appointment_types(&st.db)
-                .await?
-                .iter()
-                .any(|t| t.id == f.type_id && t.uses_slots)
+            let msg = if f.date.is_empty()
+                && f.time.is_empty()
+                && places::appointment_types(&st.db)
+                    .await?
+                    .iter()
+                    .any(|t| t.id == f.type_id && t.uses_slots)
             {
                 "Choisissez un créneau."
             } else {
@@ -295,7 +298,14 @@ pub async fn submit(
         match tz.from_local_datetime(&date.and_time(time)).earliest() {
             Some(t) => When::At(t.timestamp()),
             None => {
-                return book_page(&st, &auth, &id, f, Some("Cette heure n'existe pas ce jour-là (changement d'heure).".into())).await
+                return book_page(
+                    &st,
+                    &auth,
+                    &id,
+                    f,
+                    Some("Cette heure n'existe pas ce jour-là (changement d'heure).".into()),
+                )
+                .await
             }
         }
     };
@@ -341,7 +351,11 @@ pub async fn submit(
             let replaced = (!f.remplace.is_empty()).then_some(f.remplace.as_str());
             notify::enqueue_for(&mut tx, scope, &booked.messages, replaced, now).await?;
             tx.commit().await?;
-            let code = if replaced.is_some() { "replanifie" } else { "rdv" };
+            let code = if replaced.is_some() {
+                "replanifie"
+            } else {
+                "rdv"
+            };
             Ok(Redirect::to(&format!("/msj/personnes/{id}?info={code}")).into_response())
         }
         Err(e) => {
@@ -412,7 +426,7 @@ async fn appointment_page(
         .find(|x| x.previous_appointment_id.as_deref() == Some(id))
         .map(|x| x.id)
         .unwrap_or_default();
-    let messages = outbox::list_related(&st.db, "appointment", &[a.id.clone()])
+    let messages = outbox::list_related(&st.db, "appointment", std::slice::from_ref(&a.id))
         .await?
         .into_iter()
         .map(|m| MsgRow {
@@ -459,7 +473,11 @@ async fn appointment_page(
     })
 }
 
-pub async fn show(auth: Auth, State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn show(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     appointment_page(&st, &auth, &id, None).await
 }
 
@@ -481,7 +499,13 @@ pub async fn cancel(
     if f.reason.trim().is_empty() {
         // Still 404 for what is out of scope, before saying anything about the form.
         appointments::get(&st.db, scope, &id).await?;
-        return appointment_page(&st, &auth, &id, Some("Indiquez le motif de l'annulation.".into())).await;
+        return appointment_page(
+            &st,
+            &auth,
+            &id,
+            Some("Indiquez le motif de l'annulation.".into()),
+        )
+        .await;
     }
     let now = store::now();
     let mut tx = st.db.begin().await?;
@@ -524,7 +548,9 @@ pub async fn outcome(
         "fulfilled" => Outcome::Fulfilled,
         "no_show" => Outcome::NoShow,
         "excused" => Outcome::Excused,
-        _ => return appointment_page(&st, &auth, &id, Some("Choisissez un résultat.".into())).await,
+        _ => {
+            return appointment_page(&st, &auth, &id, Some("Choisissez un résultat.".into())).await
+        }
     };
     let now = store::now();
     let mut tx = st.db.begin().await?;
@@ -535,7 +561,10 @@ pub async fn outcome(
             let to = if f.retour == "a-traiter" {
                 "/msj/a-traiter?info=resultat".to_string()
             } else {
-                format!("/msj/personnes/{}?info=resultat", changed.appointment.ppsmj_id)
+                format!(
+                    "/msj/personnes/{}?info=resultat",
+                    changed.appointment.ppsmj_id
+                )
             };
             Ok(Redirect::to(&to).into_response())
         }

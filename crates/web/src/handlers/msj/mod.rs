@@ -52,7 +52,11 @@ pub fn uses_msj(role: Role) -> bool {
 pub fn may_change(role: Role) -> bool {
     matches!(
         role.group(),
-        RoleGroup::Bex | RoleGroup::Sap | RoleGroup::Spip | RoleGroup::LocalAdmin | RoleGroup::National
+        RoleGroup::Bex
+            | RoleGroup::Sap
+            | RoleGroup::Spip
+            | RoleGroup::LocalAdmin
+            | RoleGroup::National
     )
 }
 
@@ -159,10 +163,16 @@ pub(crate) fn contact_status(
     if no_phone {
         ("fr-badge--warning", "Pas de téléphone".into())
     } else if refused {
-        ("fr-badge--warning", "Refus de communiquer son téléphone".into())
+        (
+            "fr-badge--warning",
+            "Refus de communiquer son téléphone".into(),
+        )
     } else if let Some(d) = display {
         if opted_out {
-            ("fr-badge--warning", format!("{d} — SMS refusés par la personne"))
+            (
+                "fr-badge--warning",
+                format!("{d} — SMS refusés par la personne"),
+            )
         } else if !mobile {
             ("fr-badge--warning", format!("{d} — fixe, pas de SMS"))
         } else {

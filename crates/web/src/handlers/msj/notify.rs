@@ -124,8 +124,10 @@ pub async fn enqueue_for(
             Err(store::StoreError::NotFound) => continue,
             Err(err) => return Err(err),
         };
-        let start = DateTime::<Utc>::from_timestamp(ctx.appointment.starts_at, 0).unwrap_or_default();
-        let due = domain::immediate_send_time(now_utc, ctx.time_zone, &ctx.departement, quiet, start);
+        let start =
+            DateTime::<Utc>::from_timestamp(ctx.appointment.starts_at, 0).unwrap_or_default();
+        let due =
+            domain::immediate_send_time(now_utc, ctx.time_zone, &ctx.departement, quiet, start);
         written += write(tx, &ctx, e.kind.as_str(), due.timestamp()).await?;
         if matches!(e.kind, MessageKind::Summon | MessageKind::Reschedule) {
             let days = u32::try_from(ctx.appointment_type.reminder_days_before).unwrap_or(1);

@@ -179,7 +179,8 @@ impl PersonForm {
             address: self.address.clone(),
             city: self.city.clone(),
             language: self.language.clone(),
-            referent_user_id: Some(self.referent_user_id.trim().to_string()).filter(|s| !s.is_empty()),
+            referent_user_id: Some(self.referent_user_id.trim().to_string())
+                .filter(|s| !s.is_empty()),
             prosecutor_case_number: self.prosecutor_case_number.clone(),
         }
     }
@@ -252,7 +253,12 @@ async fn referents(st: &AppState, auth: &Auth, selected: &str) -> AppResult<Vec<
         for u in users::list_in_org_with_roles(&st.db, scope, &o.id, &[Role::Cpip]).await? {
             out.push(Choice {
                 selected: u.id == selected,
-                label: format!("{} {} ({})", u.last_name.to_uppercase(), u.first_name, o.name),
+                label: format!(
+                    "{} {} ({})",
+                    u.last_name.to_uppercase(),
+                    u.first_name,
+                    o.name
+                ),
                 value: u.id,
             });
         }
@@ -360,7 +366,16 @@ pub async fn create(
         }
         Err(e) => {
             let msg = refusal(e)?;
-            form_page(&st, &auth, None, f, FieldErrors::default(), Some(msg), vec![]).await
+            form_page(
+                &st,
+                &auth,
+                None,
+                f,
+                FieldErrors::default(),
+                Some(msg),
+                vec![],
+            )
+            .await
         }
     }
 }
@@ -400,12 +415,26 @@ pub async fn update(
         }
         Err(e) => {
             let msg = refusal(e)?;
-            form_page(&st, &auth, Some(id), f, FieldErrors::default(), Some(msg), vec![]).await
+            form_page(
+                &st,
+                &auth,
+                Some(id),
+                f,
+                FieldErrors::default(),
+                Some(msg),
+                vec![],
+            )
+            .await
         }
     }
 }
 
-async fn archive_or_restore(auth: Auth, st: AppState, id: String, restore: bool) -> AppResult<Response> {
+async fn archive_or_restore(
+    auth: Auth,
+    st: AppState,
+    id: String,
+    restore: bool,
+) -> AppResult<Response> {
     require_msj(&auth)?;
     auth.require(super::may_change(auth.user().role))?;
     let r = if restore {
@@ -427,11 +456,19 @@ async fn archive_or_restore(auth: Auth, st: AppState, id: String, restore: bool)
     Ok(Redirect::to(&format!("/msj/personnes/{id}?info={code}")).into_response())
 }
 
-pub async fn archive(auth: Auth, State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn archive(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     archive_or_restore(auth, st, id, false).await
 }
 
-pub async fn restore(auth: Auth, State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn restore(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     archive_or_restore(auth, st, id, true).await
 }
 
@@ -531,7 +568,10 @@ fn info_notice(code: &str) -> Option<(&'static str, String)> {
 }
 
 /// The bookable appointment types of a role, in display order.
-pub(crate) fn bookable(role: Role, types: &[places::AppointmentType]) -> Vec<places::AppointmentType> {
+pub(crate) fn bookable(
+    role: Role,
+    types: &[places::AppointmentType],
+) -> Vec<places::AppointmentType> {
     use store::roles::RoleGroup as G;
     types
         .iter()
@@ -579,7 +619,9 @@ fn history_text(
             format!("Suivi par {org}")
         }
         "appointment.book" => format!("Rendez-vous planifié : {appt}"),
-        "appointment.rebook" => format!("Rendez-vous replanifié : {appt} (remplace un rendez-vous annulé)"),
+        "appointment.rebook" => {
+            format!("Rendez-vous replanifié : {appt} (remplace un rendez-vous annulé)")
+        }
         "appointment.cancel" => {
             let reason = details["reason"].as_str().unwrap_or("").trim();
             if reason.is_empty() {
@@ -596,7 +638,9 @@ fn history_text(
                 .unwrap_or("?");
             format!("Résultat saisi : {state} — {appt}")
         }
-        a if a.starts_with("divestment") => "Dessaisissement : ".to_string() + a.trim_start_matches("divestment."),
+        a if a.starts_with("divestment") => {
+            "Dessaisissement : ".to_string() + a.trim_start_matches("divestment.")
+        }
         other => other.to_string(),
     }
 }
@@ -739,7 +783,10 @@ pub(crate) async fn show_page(
             .join(", "),
         language: p.language.label(),
         referent,
-        prosecutor_case_number: p.prosecutor_case_number.clone().unwrap_or_else(|| "—".into()),
+        prosecutor_case_number: p
+            .prosecutor_case_number
+            .clone()
+            .unwrap_or_else(|| "—".into()),
         sms_warning: sms_warning(&p),
         following: following
             .iter()
