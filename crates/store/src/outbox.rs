@@ -625,3 +625,24 @@ pub async fn count_by_state(db: &Db) -> Result<Vec<(String, i64)>> {
         .await?;
     Ok(rows.iter().map(|r| (r.get("state"), r.get("n"))).collect())
 }
+
+/// Messages about objects the caller already checked it may see (e.g. the appointments of a PPSMJ whose page it
+/// reads), oldest first.
+pub async fn list_related(
+    db: &Db,
+    related_type: &str,
+    related_ids: &[String],
+) -> Result<Vec<Message>> {
+    if related_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox WHERE related_type = $1 AND related_id IN ({}) ORDER BY due_at, id",
+        crate::placeholders(2, related_ids.len())
+    );
+    let mut q = sqlx::query(&sql).bind(related_type);
+    for id in related_ids {
+        q = q.bind(id.as_str());
+    }
+    Ok(q.fetch_all(db.pool()).await?.iter().map(from_row).collect())
+}

@@ -641,3 +641,51 @@ pub async fn work_queue(db: &Db, scope: &Scope, now: i64, limit: i64) -> Result<
         })
         .collect()
 }
+
+/// Everything a message about an appointment needs: the person, the appointment, its place and type, and the
+/// time zone and département of the hosting organisation (quiet hours, public holidays). Read in the caller's
+/// transaction so that the outbox rows are written with the change.
+#[derive(Clone, Debug)]
+pub struct MessageContext {
+    pub ppsmj: Ppsmj,
+    pub appointment: Appointment,
+    pub place: places::Place,
+    pub appointment_type: AppointmentType,
+    pub organisation_name: String,
+    pub organisation_phone: Option<String>,
+    pub time_zone: chrono_tz::Tz,
+    /// The place's département if set, else its organisation's ('' when unknown).
+    pub departement: String,
+}
+
+pub async fn message_context_tx(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    appointment_id: &str,
+) -> Result<MessageContext> {
+    let appointment = get_tx(tx, scope, appointment_id).await?;
+    let ppsmj = ppsmj::fetch_tx(tx, scope, &appointment.ppsmj_id).await?;
+    let place = places::get_tx(tx, scope, &appointment.place_id).await?;
+    let appointment_type =
+        places::appointment_type_tx(tx, &appointment.appointment_type_id).await?;
+    let org =
+        sqlx::query("SELECT name, phone, time_zone, departement FROM organisations WHERE id = $1")
+            .bind(&appointment.organisation_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let departement = place
+        .departement
+        .clone()
+        .or_else(|| org.get::<Option<String>, _>("departement"))
+        .unwrap_or_default();
+    Ok(MessageContext {
+        time_zone: super::parse_tz(&org.get::<String, _>("time_zone"))?,
+        organisation_name: org.get("name"),
+        organisation_phone: org.get("phone"),
+        departement,
+        ppsmj,
+        appointment,
+        place,
+        appointment_type,
+    })
+}

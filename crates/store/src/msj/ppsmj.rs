@@ -781,6 +781,28 @@ pub struct PpsmjSummary {
     pub birth_date: NaiveDate,
     pub appi_number: Option<String>,
     pub archived: bool,
+    /// E.164.
+    pub phone: Option<String>,
+    pub phone_mobile: bool,
+    pub no_phone: bool,
+    pub refused_phone: bool,
+    pub sms_opt_out: bool,
+    pub referent_user_id: Option<String>,
+}
+
+impl PpsmjSummary {
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.last_name.to_uppercase(), self.first_name)
+    }
+
+    /// Whether an SMS can reach the person (same rule as [`Ppsmj::sms_possible`]).
+    pub fn sms_possible(&self) -> bool {
+        self.phone.is_some()
+            && self.phone_mobile
+            && !self.no_phone
+            && !self.refused_phone
+            && !self.sms_opt_out
+    }
 }
 
 impl std::fmt::Debug for PpsmjSummary {
@@ -797,8 +819,8 @@ pub struct DuplicateCandidate {
     pub reasons: Vec<DuplicateReason>,
 }
 
-const SUMMARY: &str =
-    "p.id, p.organisation_id, p.first_name, p.last_name, p.birth_date, p.appi_number, p.archived_at";
+const SUMMARY: &str = "p.id, p.organisation_id, p.first_name, p.last_name, p.birth_date, p.appi_number, \
+    p.archived_at, p.phone, p.phone_mobile, p.no_phone, p.refused_phone, p.sms_opt_out_at, p.referent_user_id";
 
 fn summary_from_row(r: &AnyRow) -> Result<PpsmjSummary> {
     Ok(PpsmjSummary {
@@ -809,7 +831,45 @@ fn summary_from_row(r: &AnyRow) -> Result<PpsmjSummary> {
         birth_date: super::parse_date(&r.get::<String, _>("birth_date"))?,
         appi_number: r.get("appi_number"),
         archived: r.get::<Option<i64>, _>("archived_at").is_some(),
+        phone: r.get("phone"),
+        phone_mobile: crate::flag(r, "phone_mobile"),
+        no_phone: crate::flag(r, "no_phone"),
+        refused_phone: crate::flag(r, "refused_phone"),
+        sms_opt_out: r.get::<Option<i64>, _>("sms_opt_out_at").is_some(),
+        referent_user_id: r.get("referent_user_id"),
     })
+}
+
+/// Records the scope sees, by name (the list page without a search): optionally only those whose referent is
+/// `referent_user_id`, archived ones only when asked. `offset` pages through them.
+pub async fn list(
+    db: &Db,
+    scope: &Scope,
+    referent_user_id: Option<&str>,
+    include_archived: bool,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<PpsmjSummary>> {
+    let (cond, binds) = ppsmj_visible(scope, 2);
+    let archived = if include_archived {
+        ""
+    } else {
+        " AND p.archived_at IS NULL"
+    };
+    let sql = format!(
+        "SELECT {SUMMARY} FROM ppsmj p WHERE ($1 = '' OR p.referent_user_id = $1){archived} AND {cond} \
+         ORDER BY CASE WHEN p.archived_at IS NULL THEN 0 ELSE 1 END, p.last_name_key, p.first_name_key, p.id \
+         LIMIT {} OFFSET {}",
+        limit.clamp(1, 500),
+        offset.max(0)
+    );
+    let rows = bind_all(
+        sqlx::query(&sql).bind(referent_user_id.unwrap_or("")),
+        &binds,
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(summary_from_row).collect()
 }
 
 /// Records (visible to the scope, archived included) that look like the one being entered: same normalised name
