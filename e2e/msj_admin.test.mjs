@@ -146,8 +146,8 @@ for (const backend of backends()) {
 
     test('the statistics page shows a chart beside its data table, and the CSV export', async () => {
       if (backend === 'sqlite') {
-        // Small direct setup (the booking pages belong to another area): two past appointments of the imported
-        // person in the new agenda, one honoured, one missed.
+        // Small direct setup: two appointments of the imported person in the new agenda, one honoured, one missed,
+        // in 2024 — before any of the demo data set, so the figures of that period are exactly these two.
         const db = path.join(dataDir, 'passerelle.db');
         const insert = (id, state, startsAt, localDate) =>
           `INSERT INTO appointments (id, ppsmj_id, agenda_id, place_id, organisation_id, appointment_type_id, starts_at, local_date, state, created_by_label, created_at, updated_at)
@@ -155,16 +155,16 @@ for (const backend of backends()) {
            FROM ppsmj p, agendas a WHERE p.appi_number = '987654' AND a.name = '${AGENDA}';`;
         execFileSync('sqlite3', [
           db,
-          insert('e2e-1', 'no_show', 1767261600, '2026-01-01') + insert('e2e-2', 'fulfilled', 1769940000, '2026-02-01'),
+          insert('e2e-1', 'no_show', 1704103200, '2024-01-01') + insert('e2e-2', 'fulfilled', 1706781600, '2024-02-01'),
         ]);
       }
-      await page.goto(app.base + '/msj/statistiques?du=2026-01-01&au=2026-12-31');
+      await page.goto(app.base + '/msj/statistiques?du=2024-01-01&au=2024-12-31');
       assert.equal(await page.locator('h1').innerText(), 'Statistiques');
       const monthTable = page.locator('table:has(caption:has-text("par mois"))');
       assert.equal(await monthTable.count(), 1);
       if (backend === 'sqlite') {
-        assert.match(await monthTable.innerText(), /janvier 2026\s+0\s+1\s+0\s+100,0 %/);
-        assert.match(await monthTable.innerText(), /février 2026\s+1\s+0\s+0\s+0,0 %/);
+        assert.match(await monthTable.innerText(), /janvier 2024\s+0\s+1\s+0\s+100,0 %/);
+        assert.match(await monthTable.innerText(), /février 2024\s+1\s+0\s+0\s+0,0 %/);
         await page.locator('bar-chart canvas').first().waitFor({ timeout: 15000 });
         assert.ok((await page.locator('bar-chart').count()) >= 1);
         assert.match(await page.locator('.fr-callout').first().innerText(), /50,0 %/);
@@ -172,7 +172,7 @@ for (const backend of backends()) {
       await checkA11y(page);
       await page.screenshot({ path: path.join(os.tmpdir(), `msj-admin-stats-${backend}.png`), fullPage: true });
 
-      const csv = await page.request.get(app.base + '/msj/statistiques.csv?du=2026-01-01&au=2026-12-31');
+      const csv = await page.request.get(app.base + '/msj/statistiques.csv?du=2024-01-01&au=2024-12-31');
       assert.equal(csv.status(), 200);
       const body = await csv.body();
       assert.deepEqual([...body.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
@@ -180,7 +180,7 @@ for (const backend of backends()) {
       assert.match(lines[0], /^Mois;Service;Agenda;Type de rendez-vous;/);
       if (backend === 'sqlite') {
         assert.equal(lines.length, 3);
-        assert.match(lines[1], /^2026-01;SPIP des Hauts-de-Seine;Salle e2e;Sortie d'audience SPIP;0;1;0;1;100,0$/);
+        assert.match(lines[1], /^2024-01;SPIP des Hauts-de-Seine;Salle e2e;Sortie d'audience SPIP;0;1;0;1;100,0$/);
       }
     });
 

@@ -256,7 +256,10 @@ fn channels(config: &Config) -> Result<messaging::Channels> {
             sender,
         )),
     };
-    Ok(messaging::Channels::new(email, sms))
+    let renderer = web::render::AppointmentRenderer {
+        public_url: config.public_url.clone(),
+    };
+    Ok(messaging::Channels::new(email, sms).with_renderer(Box::new(renderer)))
 }
 
 /// Days without a status change after which a referral is chased (issue 7: default 90).

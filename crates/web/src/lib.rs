@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod jobs;
 pub mod password;
 pub mod pdf;
+pub mod render;
 pub mod security;
 pub mod session;
 pub mod totp;

@@ -1,0 +1,104 @@
+//! Appointment messages are rendered again at send time (DOMAIN.md): the organisation's template in the person's
+//! language, the place as it is now, a STOP link in every SMS and an .ics invitation with e-mailed summons and
+//! reschedules. A reminder or summon of an appointment canceled in the meantime is not sent.
+
+use messaging::{Attachment, RenderFuture, Rendered, Renderer, Rendition};
+use store::msj::appointments::message_context_tx;
+use store::outbox::Message;
+use store::{Db, Scope};
+
+use crate::handlers::msj::notify;
+
+pub struct AppointmentRenderer {
+    /// Base of the STOP link.
+    pub public_url: String,
+}
+
+/// An appointment lasts 30 minutes unless its slot says otherwise (the invitation only needs a sensible end).
+const DEFAULT_DURATION_SECS: i64 = 30 * 60;
+
+impl Renderer for AppointmentRenderer {
+    fn render<'a>(&'a self, db: &'a Db, message: &'a Message) -> RenderFuture<'a> {
+        Box::pin(async move {
+            self.render_appointment(db, message)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+impl AppointmentRenderer {
+    async fn render_appointment(
+        &self,
+        db: &Db,
+        m: &Message,
+    ) -> Result<Rendered, store::StoreError> {
+        if m.related_type.as_deref() != Some("appointment") {
+            return Ok(Rendered::Keep);
+        }
+        let Some(appointment_id) = m.related_id.as_deref() else {
+            return Ok(Rendered::Keep);
+        };
+        let scope = Scope::system("message renderer");
+        let mut tx = db.begin().await?;
+        let ctx = match message_context_tx(&mut tx, &scope, appointment_id).await {
+            Ok(c) => c,
+            // Deleted by retention: nothing left to say.
+            Err(store::StoreError::NotFound) => {
+                return Ok(Rendered::Cancel("rendez-vous supprimé".into()))
+            }
+            Err(e) => return Err(e),
+        };
+        tx.commit().await?;
+        let state = ctx.appointment.state;
+        if matches!(m.kind.as_str(), "summon" | "reminder" | "reschedule")
+            && state != domain::AppointmentState::Booked
+        {
+            return Ok(Rendered::Cancel(format!(
+                "rendez-vous {}",
+                state.label().to_lowercase()
+            )));
+        }
+        let language = ctx.ppsmj.language.as_str();
+        let template = store::templates::effective(
+            db,
+            Some(&ctx.appointment.organisation_id),
+            &ctx.appointment_type.id,
+            &m.kind,
+            language,
+        )
+        .await?;
+        let (subject, text) = match template.and_then(|t| {
+            domain::Template::parse(&t.body)
+                .ok()
+                .map(|p| (t.subject, p))
+        }) {
+            Some((subject, parsed)) => (subject, parsed.render(&notify::vars(&ctx))),
+            None => (m.subject.clone(), m.body.clone()),
+        };
+        let mut rendition = Rendition {
+            subject: subject.or_else(|| m.subject.clone()),
+            body: text,
+            attachments: vec![],
+        };
+        if m.channel == "sms" {
+            let token = store::optout::sms_opt_out_token(db.pool(), &m.recipient).await?;
+            rendition
+                .body
+                .push_str(&format!("\nSTOP SMS : {}/stop/{token}", self.public_url));
+        } else if matches!(m.kind.as_str(), "summon" | "reschedule") {
+            let starts = ctx.appointment.starts_at;
+            let location = format!("{}, {}", ctx.place.name, ctx.place.address);
+            let ics = messaging::ics_invitation(
+                &format!("{}@passerelle.justice.gouv.fr", ctx.appointment.id),
+                starts,
+                starts + DEFAULT_DURATION_SECS,
+                &ctx.appointment_type.label,
+                &location,
+                &rendition.body,
+            );
+            rendition.attachments.push(Attachment::ics(ics));
+        }
+        Ok(Rendered::Replace(rendition))
+    }
+}
