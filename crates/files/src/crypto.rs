@@ -448,3 +448,26 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn bench_encrypt_decrypt_32mb() {
+        let k = Keyring::random();
+        let pt = vec![7u8; 32 << 20];
+        let t = std::time::Instant::now();
+        let mut e = Encryptor::new(&k);
+        let e_header = e.header();
+        let mut out = vec![];
+        e.push(&pt, &mut out);
+        out.push(e.finish());
+        eprintln!("encrypt 32MB: {:?}", t.elapsed());
+        let ct: Vec<u8> = [vec![e_header], out].concat().concat();
+        let t = std::time::Instant::now();
+        let mut d = Decryptor::new();
+        let n: usize = d.push(&ct, &k).unwrap().iter().map(|b| b.len()).sum();
+        eprintln!("decrypt 32MB: {:?} {n}", t.elapsed());
+    }
+}

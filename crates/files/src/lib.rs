@@ -10,6 +10,7 @@
 pub mod clamd;
 pub mod crypto;
 pub mod kinds;
+pub mod testing;
 
 use std::path::Path;
 use std::pin::pin;
