@@ -68,8 +68,14 @@ pub enum FileError {
     TypeNotAllowed(String),
     #[error("Le contenu du fichier ne correspond pas à son extension « .{0} ».")]
     ContentMismatch(&'static str),
-    #[error("Fichier refusé : un virus a été détecté ({0}).")]
-    Infected(String),
+    /// Nothing was kept; the checksum and size of what was refused are given for the record.
+    #[error("Fichier refusé : un virus a été détecté ({signature}).")]
+    Infected {
+        signature: String,
+        filename: String,
+        sha256: String,
+        size: u64,
+    },
     #[error("L'analyse antivirus n'a pas pu être faite ; le fichier n'a pas été enregistré. Réessayez plus tard. ({0})")]
     ScanFailed(#[from] ClamdError),
     #[error("L'envoi du fichier a été interrompu : {0}")]
@@ -90,7 +96,7 @@ impl FileError {
                 | FileError::BadName
                 | FileError::TypeNotAllowed(_)
                 | FileError::ContentMismatch(_)
-                | FileError::Infected(_)
+                | FileError::Infected { .. }
         )
     }
 }
@@ -282,9 +288,14 @@ impl FileStore {
                     tracing::warn!(error = %abort, key, "aborting a refused upload failed");
                 }
                 return Err(match other {
-                    Ok(Verdict::Infected(sig)) => {
-                        tracing::warn!(key, sha256, signature = %sig, "infected upload refused");
-                        FileError::Infected(sig)
+                    Ok(Verdict::Infected(signature)) => {
+                        tracing::warn!(key, sha256, signature = %signature, "infected upload refused");
+                        FileError::Infected {
+                            signature,
+                            filename,
+                            sha256,
+                            size,
+                        }
                     }
                     Err(e) => FileError::ScanFailed(e),
                     Ok(Verdict::Clean) => unreachable!("handled above"),

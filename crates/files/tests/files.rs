@@ -75,7 +75,11 @@ async fn eicar_is_refused_and_nothing_is_kept_while_clean_files_are_stored_encry
     // EICAR, in small pieces so that several INSTREAM chunks are sent.
     let err = fs.put_stream("eicar.txt", pieces(EICAR, 10)).await.unwrap_err();
     match &err {
-        FileError::Infected(sig) => assert!(sig.starts_with("Eicar-Test-Signature"), "{sig}"),
+        FileError::Infected { signature, sha256, size, filename } => {
+            assert!(signature.starts_with("Eicar-Test-Signature"), "{signature}");
+            assert_eq!(*sha256, hex::encode(Sha256::digest(EICAR)));
+            assert_eq!((*size, filename.as_str()), (68, "eicar.txt"));
+        }
         other => panic!("expected Infected, got {other:?}"),
     }
     assert!(err.to_string().starts_with("Fichier refusé : un virus a été détecté ("), "{err}");

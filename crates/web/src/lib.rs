@@ -24,13 +24,16 @@ pub use config::{Config, Mode};
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    /// Attachments' bytes (encrypted object store, antivirus).
+    pub files: Arc<files::FileStore>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> AppState {
+    pub fn new(db: Db, config: Config, files: Arc<files::FileStore>) -> AppState {
         AppState {
             db,
             config: Arc::new(config),
+            files,
         }
     }
 }
@@ -82,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(handlers::msj_admin::routes())
         .merge(handlers::parquet::routes())
         .merge(handlers::api::routes())
+        .merge(handlers::files::routes())
         .fallback(misc::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

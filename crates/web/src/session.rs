@@ -246,11 +246,15 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
     let mut req = req;
     if unsafe_method && !exempt {
         let (parts, body) = req.into_parts();
-        let is_form = parts
+        let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+            .unwrap_or("");
+        let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+        // Multipart uploads are streamed to the handler, never buffered here: their token comes in the header or,
+        // for a plain HTML form (no script), in the action URL's query string `?csrf_token=`.
+        let is_multipart = content_type.starts_with("multipart/form-data");
         let header_token = parts
             .headers
             .get("x-csrf-token")
@@ -262,6 +266,9 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
                 .map_err(|_| AppError::Csrf)?;
             let token = form_urlencoded_value(&bytes, "csrf_token");
             (token, Body::from(bytes))
+        } else if is_multipart && header_token.is_none() {
+            let query = parts.uri.query().unwrap_or("");
+            (form_urlencoded_value(query.as_bytes(), "csrf_token"), body)
         } else {
             (header_token, body)
         };
