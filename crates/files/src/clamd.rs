@@ -22,9 +22,10 @@ impl ClamdAddr {
         let s = s.trim();
         if let Some(hp) = s.strip_prefix("tcp://") {
             let hp = hp.trim_end_matches('/');
-            if hp.rsplit_once(':').is_some_and(|(h, p)| {
-                !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0)
-            }) {
+            if hp
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0))
+            {
                 return Ok(ClamdAddr::Tcp(hp.to_string()));
             }
         } else if let Some(p) = s.strip_prefix("unix://") {
@@ -234,7 +235,13 @@ mod tests {
             ClamdAddr::parse("unix:///run/clamav/clamd.ctl"),
             Ok(ClamdAddr::Unix("/run/clamav/clamd.ctl".into()))
         );
-        for bad in ["127.0.0.1:3310", "tcp://host", "tcp://:1", "unix://rel", "http://x:1"] {
+        for bad in [
+            "127.0.0.1:3310",
+            "tcp://host",
+            "tcp://:1",
+            "unix://rel",
+            "http://x:1",
+        ] {
             assert!(ClamdAddr::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_verdict("stream: OK").unwrap(), Verdict::Clean);

@@ -385,7 +385,15 @@ mod tests {
     #[test]
     fn round_trips_at_chunk_boundaries_whatever_the_piece_sizes() {
         let k = Keyring::random();
-        for len in [1, 100, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 3 * CHUNK + 7] {
+        for len in [
+            1,
+            100,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            3 * CHUNK,
+            3 * CHUNK + 7,
+        ] {
             let pt: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
             for piece in [1000, 8192, CHUNK + 5] {
                 let ct = encrypt(&k, &pt, piece);
@@ -393,8 +401,15 @@ mod tests {
                     ct.len(),
                     HEADER_LEN + len + len.div_ceil(CHUNK).max(1) * TAG
                 );
-                assert_ne!(&ct[HEADER_LEN..HEADER_LEN + len.min(64)], &pt[..len.min(64)]);
-                assert_eq!(decrypt(&k, &ct, 7777).unwrap(), pt, "len {len} piece {piece}");
+                assert_ne!(
+                    &ct[HEADER_LEN..HEADER_LEN + len.min(64)],
+                    &pt[..len.min(64)]
+                );
+                assert_eq!(
+                    decrypt(&k, &ct, 7777).unwrap(),
+                    pt,
+                    "len {len} piece {piece}"
+                );
             }
         }
     }
@@ -404,7 +419,14 @@ mod tests {
         let k = Keyring::random();
         let pt = vec![42u8; 2 * CHUNK + 10];
         let ct = encrypt(&k, &pt, 4096);
-        for pos in [3, 20, 50, HEADER_LEN + 5, HEADER_LEN + CHUNK + TAG + 1, ct.len() - 1] {
+        for pos in [
+            3,
+            20,
+            50,
+            HEADER_LEN + 5,
+            HEADER_LEN + CHUNK + TAG + 1,
+            ct.len() - 1,
+        ] {
             let mut bad = ct.clone();
             bad[pos] ^= 1;
             assert!(decrypt(&k, &bad, 5000).is_err(), "flip at {pos}");

@@ -129,9 +129,16 @@ pub fn kind_of(filename: &str) -> Option<Kind> {
 impl Kind {
     /// Whether the first bytes of the file match the extension.
     pub fn check_magic(&self, head: &[u8]) -> bool {
-        let at = |off: usize, sig: &[u8]| head.len() >= off + sig.len() && &head[off..off + sig.len()] == sig;
+        let at = |off: usize, sig: &[u8]| {
+            head.len() >= off + sig.len() && &head[off..off + sig.len()] == sig
+        };
         match self.magic {
-            Magic::Pdf => head.len() >= 5 && head[..head.len().min(1024)].windows(5).any(|w| w == b"%PDF-"),
+            Magic::Pdf => {
+                head.len() >= 5
+                    && head[..head.len().min(1024)]
+                        .windows(5)
+                        .any(|w| w == b"%PDF-")
+            }
             Magic::Png => at(0, b"\x89PNG\r\n\x1a\n"),
             Magic::Jpeg => at(0, b"\xff\xd8\xff"),
             Magic::Gif => at(0, b"GIF87a") || at(0, b"GIF89a"),
@@ -143,7 +150,9 @@ impl Kind {
             Magic::Rtf => at(0, b"{\\rtf"),
             Magic::Text => !head.contains(&0) && !at(0, b"MZ") && !at(0, b"\x7fELF"),
             Magic::Ftyp => at(4, b"ftyp"),
-            Magic::Mp3 => at(0, b"ID3") || (head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0),
+            Magic::Mp3 => {
+                at(0, b"ID3") || (head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0)
+            }
             Magic::Wav => at(0, b"RIFF") && at(8, b"WAVE"),
             Magic::Avi => at(0, b"RIFF") && at(8, b"AVI "),
             Magic::Ogg => at(0, b"OggS"),
@@ -172,10 +181,24 @@ mod tests {
         assert!(txt.check_magic("Bonjour à tous".as_bytes()));
         assert!(!txt.check_magic(b"MZ\x90\0\x03"));
         assert!(!txt.check_magic(b"abc\0def"));
-        assert!(kind_of("video.mp4").unwrap().check_magic(b"\0\0\0\x18ftypmp42"));
-        assert!(kind_of("photo.jpeg").unwrap().check_magic(b"\xff\xd8\xff\xe0"));
-        assert!(kind_of("courriel.msg").unwrap().check_magic(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"));
-        for refused in ["virus.exe", "script.js", "page.html", "x.svg", "sans-extension", "a.bat", ".zip.sh"] {
+        assert!(kind_of("video.mp4")
+            .unwrap()
+            .check_magic(b"\0\0\0\x18ftypmp42"));
+        assert!(kind_of("photo.jpeg")
+            .unwrap()
+            .check_magic(b"\xff\xd8\xff\xe0"));
+        assert!(kind_of("courriel.msg")
+            .unwrap()
+            .check_magic(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"));
+        for refused in [
+            "virus.exe",
+            "script.js",
+            "page.html",
+            "x.svg",
+            "sans-extension",
+            "a.bat",
+            ".zip.sh",
+        ] {
             assert!(kind_of(refused).is_none(), "{refused}");
         }
     }

@@ -104,7 +104,7 @@ impl FileError {
 /// "1 Go", "200 Mo", "512 Ko".
 pub fn human_size(n: u64) -> String {
     const K: u64 = 1024;
-    if n >= K * K * K && n % (K * K * K) == 0 {
+    if n >= K * K * K && n.is_multiple_of(K * K * K) {
         format!("{} Go", n / (K * K * K))
     } else if n >= K * K {
         format!("{} Mo", n.div_ceil(K * K))
@@ -136,7 +136,10 @@ impl std::fmt::Debug for FileStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileStore")
             .field("store", &self.store.to_string())
-            .field("scanner", &self.scanner.as_ref().map(|c| c.addr.to_string()))
+            .field(
+                "scanner",
+                &self.scanner.as_ref().map(|c| c.addr.to_string()),
+            )
             .field("max_bytes", &self.max_bytes)
             .finish()
     }
@@ -202,7 +205,9 @@ impl FileStore {
             None => {
                 return Err(ConfigError::Var {
                     var: clamd::CLAMD_ENV,
-                    reason: "obligatoire avec `serve` : les pièces jointes sont analysées par clamd".into(),
+                    reason:
+                        "obligatoire avec `serve` : les pièces jointes sont analysées par clamd"
+                            .into(),
                 })
             }
         };
@@ -242,7 +247,11 @@ impl FileStore {
 
     /// Streams a file in: checks, hashes, scans, encrypts and stores it in one pass; nothing is kept unless it
     /// is accepted. `stream` yields the plaintext in pieces of any size (an axum multipart field, a request body).
-    pub async fn put_stream<S, B, E>(&self, filename: &str, stream: S) -> Result<StoredFile, FileError>
+    pub async fn put_stream<S, B, E>(
+        &self,
+        filename: &str,
+        stream: S,
+    ) -> Result<StoredFile, FileError>
     where
         S: Stream<Item = Result<B, E>>,
         B: AsRef<[u8]>,
@@ -264,9 +273,7 @@ impl FileStore {
         let upload = self.store.put_multipart(&location).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
 
-        let result = self
-            .pump(stream, kind, &mut scan, &mut writer)
-            .await;
+        let result = self.pump(stream, kind, &mut scan, &mut writer).await;
         let (size, sha256) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -483,8 +490,14 @@ mod tests {
 
     #[test]
     fn names_are_cleaned_and_sizes_said_in_french() {
-        assert_eq!(clean_filename("C:\\Users\\x\\PV.pdf").as_deref(), Some("PV.pdf"));
-        assert_eq!(clean_filename("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(
+            clean_filename("C:\\Users\\x\\PV.pdf").as_deref(),
+            Some("PV.pdf")
+        );
+        assert_eq!(
+            clean_filename("../../etc/passwd").as_deref(),
+            Some("passwd")
+        );
         assert_eq!(clean_filename("  "), None);
         assert_eq!(clean_filename("a\nb.pdf"), None);
         assert_eq!(human_size(1 << 30), "1 Go");

@@ -31,7 +31,9 @@ impl ClamdProcess {
         let bin = std::env::var("CLAMD_BIN").unwrap_or_else(|_| "/usr/sbin/clamd".into());
         if !std::path::Path::new(&bin).exists() {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("CI=true and clamd is not installed at {bin} (apt-get install clamav-daemon)");
+                panic!(
+                    "CI=true and clamd is not installed at {bin} (apt-get install clamav-daemon)"
+                );
             }
             eprintln!("warning: {bin} missing (apt-get install clamav-daemon); clamd test skipped");
             return None;
@@ -41,8 +43,10 @@ impl ClamdProcess {
                 .and_then(|l| l.local_addr())
                 .expect("free port")
                 .port();
-            let dir = std::env::temp_dir()
-                .join(format!("passerelle-clamd-{}", uuid::Uuid::new_v4().simple()));
+            let dir = std::env::temp_dir().join(format!(
+                "passerelle-clamd-{}",
+                uuid::Uuid::new_v4().simple()
+            ));
             std::fs::create_dir_all(&dir).expect("clamd temp dir");
             std::fs::write(dir.join("passerelle-test.hdb"), EICAR_HDB).expect("signature file");
             let conf = format!(

@@ -45,7 +45,10 @@ fn one<B: Into<Bytes>>(b: B) -> impl futures::Stream<Item = Result<Bytes, std::i
 }
 
 fn pieces(data: &[u8], size: usize) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
-    let v: Vec<_> = data.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    let v: Vec<_> = data
+        .chunks(size)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
     stream::iter(v)
 }
 
@@ -73,22 +76,41 @@ async fn eicar_is_refused_and_nothing_is_kept_while_clean_files_are_stored_encry
     assert!(fs.scanning());
 
     // EICAR, in small pieces so that several INSTREAM chunks are sent.
-    let err = fs.put_stream("eicar.txt", pieces(EICAR, 10)).await.unwrap_err();
+    let err = fs
+        .put_stream("eicar.txt", pieces(EICAR, 10))
+        .await
+        .unwrap_err();
     match &err {
-        FileError::Infected { signature, sha256, size, filename } => {
+        FileError::Infected {
+            signature,
+            sha256,
+            size,
+            filename,
+        } => {
             assert!(signature.starts_with("Eicar-Test-Signature"), "{signature}");
             assert_eq!(*sha256, hex::encode(Sha256::digest(EICAR)));
             assert_eq!((*size, filename.as_str()), (68, "eicar.txt"));
         }
         other => panic!("expected Infected, got {other:?}"),
     }
-    assert!(err.to_string().starts_with("Fichier refusé : un virus a été détecté ("), "{err}");
-    assert!(files_on_disk(&dir.0).is_empty(), "nothing kept: {:?}", files_on_disk(&dir.0));
+    assert!(
+        err.to_string()
+            .starts_with("Fichier refusé : un virus a été détecté ("),
+        "{err}"
+    );
+    assert!(
+        files_on_disk(&dir.0).is_empty(),
+        "nothing kept: {:?}",
+        files_on_disk(&dir.0)
+    );
     assert!(fs.keys().await.unwrap().is_empty());
 
     // A clean PDF of a few chunks.
     let pdf = sample_pdf(300 * 1024 + 17);
-    let stored = fs.put_stream("Procès-verbal n°3.pdf", pieces(&pdf, 10_000)).await.unwrap();
+    let stored = fs
+        .put_stream("Procès-verbal n°3.pdf", pieces(&pdf, 10_000))
+        .await
+        .unwrap();
     assert_eq!(stored.scan, ScanOutcome::Clean);
     assert_eq!(stored.filename, "Procès-verbal n°3.pdf");
     assert_eq!(stored.content_type, "application/pdf");
@@ -98,7 +120,10 @@ async fn eicar_is_refused_and_nothing_is_kept_while_clean_files_are_stored_encry
     assert_eq!(on_disk.len(), 1);
     let raw = std::fs::read(&on_disk[0]).unwrap();
     assert!(raw.len() > pdf.len(), "header and tags added");
-    assert!(!raw.windows(8).any(|w| w == b"%PDF-1.7"), "plaintext visible on disk");
+    assert!(
+        !raw.windows(8).any(|w| w == b"%PDF-1.7"),
+        "plaintext visible on disk"
+    );
     assert!(!raw.windows(64).any(|w| w == &pdf[1000..1064]));
     assert_eq!(fs.read_all(&stored.key).await.unwrap(), pdf);
 
@@ -112,10 +137,17 @@ async fn eicar_is_refused_and_nothing_is_kept_while_clean_files_are_stored_encry
 #[tokio::test]
 async fn an_unreachable_or_refusing_antivirus_keeps_nothing() {
     let dir = Dir::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let down = Clamd::new(ClamdAddr::Tcp(format!("127.0.0.1:{port}")));
     let fs = store_with(&dir.0, Some(down), files::DEFAULT_MAX_BYTES).await;
-    let err = fs.put_stream("a.pdf", one(sample_pdf(1000))).await.unwrap_err();
+    let err = fs
+        .put_stream("a.pdf", one(sample_pdf(1000)))
+        .await
+        .unwrap_err();
     assert!(matches!(err, FileError::ScanFailed(_)), "{err:?}");
     assert!(files_on_disk(&dir.0).is_empty());
 }
@@ -126,19 +158,46 @@ async fn oversize_wrong_type_empty_and_interrupted_uploads_keep_nothing() {
     let fs = store_with(&dir.0, None, 1024 * 1024).await;
     // 2 MiB against a 1 MiB limit, in pieces: refused while streaming.
     let big = sample_pdf(2 * 1024 * 1024);
-    let err = fs.put_stream("gros.pdf", pieces(&big, 64 * 1024)).await.unwrap_err();
-    assert!(matches!(err, FileError::TooLarge { max } if max == 1024 * 1024), "{err:?}");
-    assert_eq!(err.to_string(), "Le fichier dépasse la taille maximale de 1 Mo.");
+    let err = fs
+        .put_stream("gros.pdf", pieces(&big, 64 * 1024))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FileError::TooLarge { max } if max == 1024 * 1024),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "Le fichier dépasse la taille maximale de 1 Mo."
+    );
     // Exactly the limit is fine.
-    let ok = fs.put_stream("pile.pdf", pieces(&big[..1024 * 1024], 50_000)).await.unwrap();
+    let ok = fs
+        .put_stream("pile.pdf", pieces(&big[..1024 * 1024], 50_000))
+        .await
+        .unwrap();
     assert_eq!(ok.scan, ScanOutcome::NotScanned);
     fs.delete(&ok.key).await.unwrap();
 
-    let err = fs.put_stream("programme.exe", one(&b"MZ\x90\0"[..])).await.unwrap_err();
-    assert!(matches!(err, FileError::TypeNotAllowed(ref e) if e == ".exe"), "{err:?}");
-    let err = fs.put_stream("faux.pdf", one(&b"MZ\x90\0 not a pdf"[..])).await.unwrap_err();
+    let err = fs
+        .put_stream("programme.exe", one(&b"MZ\x90\0"[..]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FileError::TypeNotAllowed(ref e) if e == ".exe"),
+        "{err:?}"
+    );
+    let err = fs
+        .put_stream("faux.pdf", one(&b"MZ\x90\0 not a pdf"[..]))
+        .await
+        .unwrap_err();
     assert!(matches!(err, FileError::ContentMismatch("pdf")), "{err:?}");
-    let err = fs.put_stream("vide.txt", stream::iter(Vec::<Result<Bytes, std::io::Error>>::new())).await.unwrap_err();
+    let err = fs
+        .put_stream(
+            "vide.txt",
+            stream::iter(Vec::<Result<Bytes, std::io::Error>>::new()),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, FileError::Empty), "{err:?}");
     let interrupted = stream::iter(vec![
         Ok(Bytes::from(sample_pdf(200_000))),
@@ -148,7 +207,11 @@ async fn oversize_wrong_type_empty_and_interrupted_uploads_keep_nothing() {
     assert!(matches!(err, FileError::Upload(_)), "{err:?}");
     // Give the staging-file cleanup (spawn_blocking) a moment, then check the directory.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert!(files_on_disk(&dir.0).is_empty(), "{:?}", files_on_disk(&dir.0));
+    assert!(
+        files_on_disk(&dir.0).is_empty(),
+        "{:?}",
+        files_on_disk(&dir.0)
+    );
 }
 
 #[tokio::test]
@@ -178,18 +241,25 @@ async fn tampered_or_truncated_ciphertext_is_an_error_never_garbage() {
         }
     }
     assert!(failed, "tampering detected");
-    assert!(got.len() < 300_000 && pdf.starts_with(&got), "only authentic plaintext was yielded");
+    assert!(
+        got.len() < 300_000 && pdf.starts_with(&got),
+        "only authentic plaintext was yielded"
+    );
 
     // Header tampered: refused before anything is yielded. Truncated: error at the end.
     let mut bad = original.clone();
     bad[30] ^= 0x80;
     std::fs::write(&path, &bad).unwrap();
-    assert!(matches!(fs.open(&stored.key).await, Err(FileError::Crypto(_))));
+    assert!(matches!(
+        fs.open(&stored.key).await,
+        Err(FileError::Crypto(_))
+    ));
     std::fs::write(&path, &original[..original.len() - 100]).unwrap();
     assert!(fs.read_all(&stored.key).await.is_err());
     // Another master key cannot read it.
     std::fs::write(&path, &original).unwrap();
-    let other = FileStore::local(&dir.0, Keyring::random(), None, files::DEFAULT_MAX_BYTES).unwrap();
+    let other =
+        FileStore::local(&dir.0, Keyring::random(), None, files::DEFAULT_MAX_BYTES).unwrap();
     assert!(other.read_all(&stored.key).await.is_err());
     assert_eq!(fs.read_all(&stored.key).await.unwrap(), pdf);
 }
@@ -239,13 +309,23 @@ async fn a_200_mb_stream_is_stored_and_read_back_in_bounded_memory() {
     }
     assert_eq!(read, TOTAL);
     assert_eq!(hex::encode(h.finalize()), expected);
-    let growth = peak.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(base);
+    let growth = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(base);
     eprintln!(
         "200 MB (hash {:?}) round trip in {:?}, RSS growth {} MiB",
         hashed,
         started.elapsed(),
         growth / (1024 * 1024)
     );
-    assert!(growth < 64 * 1024 * 1024, "RSS grew by {} MiB", growth / (1024 * 1024));
-    assert!(started.elapsed().as_secs() < 60, "too slow: {:?}", started.elapsed());
+    assert!(
+        growth < 64 * 1024 * 1024,
+        "RSS grew by {} MiB",
+        growth / (1024 * 1024)
+    );
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "too slow: {:?}",
+        started.elapsed()
+    );
 }

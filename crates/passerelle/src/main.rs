@@ -193,7 +193,9 @@ async fn serve(db: Db, config: Config, with_worker: bool) -> Result<()> {
     let files = files::FileStore::from_env(&config.data_dir, config.is_demo())
         .context("stockage des pièces jointes")?;
     if !files.scanning() {
-        tracing::warn!("PASSERELLE_CLAMD not set: attachments are stored NOT scanned (demo mode only)");
+        tracing::warn!(
+            "PASSERELLE_CLAMD not set: attachments are stored NOT scanned (demo mode only)"
+        );
     }
     let app = web::router(web::AppState::new(db.clone(), config, Arc::new(files)));
     println!(

@@ -51,7 +51,10 @@ fn org(kind: OrgKind, name: &str, parent: Option<&str>) -> NewOrganisation {
 }
 
 async fn mk_org(db: &Db, o: NewOrganisation) -> String {
-    orgs::create(db, &Actor::system("test"), &o).await.unwrap().id
+    orgs::create(db, &Actor::system("test"), &o)
+        .await
+        .unwrap()
+        .id
 }
 
 /// A user with a full session: (scope, session cookie, CSRF token).
@@ -173,12 +176,18 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", text(res).await);
-    let expected_notice = if clamd.is_some() { "ajoutee" } else { "non_analysee" };
+    let expected_notice = if clamd.is_some() {
+        "ajoutee"
+    } else {
+        "non_analysee"
+    };
     assert_eq!(
         res.headers()[header::LOCATION],
         format!("/info-parquet/signalements/{referral}?piece_jointe={expected_notice}").as_str()
     );
-    let list = attachments::list(&db, &agent.scope, &referral).await.unwrap();
+    let list = attachments::list(&db, &agent.scope, &referral)
+        .await
+        .unwrap();
     assert_eq!(list.len(), 1);
     let att = &list[0];
     assert_eq!(att.filename, "Procès-verbal.pdf");
@@ -187,12 +196,19 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
     assert_eq!(att.sha256, hex::encode(Sha256::digest(&content)));
     assert_eq!(
         att.scan_status,
-        if clamd.is_some() { ScanStatus::Clean } else { ScanStatus::NotScanned }
+        if clamd.is_some() {
+            ScanStatus::Clean
+        } else {
+            ScanStatus::NotScanned
+        }
     );
     let on_disk = objects(&files_dir);
     assert_eq!(on_disk.len(), 1);
     let raw = std::fs::read(&on_disk[0]).unwrap();
-    assert!(!raw.windows(8).any(|w| w == b"%PDF-1.7"), "stored encrypted");
+    assert!(
+        !raw.windows(8).any(|w| w == b"%PDF-1.7"),
+        "stored encrypted"
+    );
 
     // Download by its author: the decrypted bytes, as an attachment, audited.
     let url = format!("/info-parquet/pieces-jointes/{}", att.id);
@@ -201,7 +217,9 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
     assert!(res.headers()[header::CONTENT_DISPOSITION]
         .to_str()
         .unwrap()
-        .starts_with("attachment; filename=\"Proc_s-verbal.pdf\"; filename*=UTF-8''Proc%C3%A8s-verbal.pdf"));
+        .starts_with(
+            "attachment; filename=\"Proc_s-verbal.pdf\"; filename*=UTF-8''Proc%C3%A8s-verbal.pdf"
+        ));
     assert_eq!(res.headers()[header::CONTENT_TYPE], "application/pdf");
     let body = res.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], &content[..]);
@@ -237,11 +255,13 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
     let res = app
         .clone()
         .oneshot(
-            Request::post(format!("/info-parquet/signalements/{referral}/pieces-jointes"))
-                .header(header::CONTENT_TYPE, ct.clone())
-                .header(header::COOKIE, &agent.cookie)
-                .body(Body::from(body.clone()))
-                .unwrap(),
+            Request::post(format!(
+                "/info-parquet/signalements/{referral}/pieces-jointes"
+            ))
+            .header(header::CONTENT_TYPE, ct.clone())
+            .header(header::COOKIE, &agent.cookie)
+            .body(Body::from(body.clone()))
+            .unwrap(),
         )
         .await
         .unwrap();
@@ -250,12 +270,14 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
     let res = app
         .clone()
         .oneshot(
-            Request::post(format!("/info-parquet/signalements/{referral}/pieces-jointes"))
-                .header(header::CONTENT_TYPE, ct)
-                .header(header::COOKIE, &agent.cookie)
-                .header("x-csrf-token", &agent.csrf)
-                .body(Body::from(body))
-                .unwrap(),
+            Request::post(format!(
+                "/info-parquet/signalements/{referral}/pieces-jointes"
+            ))
+            .header(header::CONTENT_TYPE, ct)
+            .header(header::COOKIE, &agent.cookie)
+            .header("x-csrf-token", &agent.csrf)
+            .body(Body::from(body))
+            .unwrap(),
         )
         .await
         .unwrap();
@@ -265,12 +287,20 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
     // Too large (streamed past the 1 MiB limit, no Content-Length): 413 in French, nothing kept.
     let res = app
         .clone()
-        .oneshot(upload_req(&agent, &referral, "gros.pdf", &pdf(MAX as usize + 10)))
+        .oneshot(upload_req(
+            &agent,
+            &referral,
+            "gros.pdf",
+            &pdf(MAX as usize + 10),
+        ))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let page = text(res).await;
-    assert!(page.contains("Le fichier dépasse la taille maximale de 1 Mo."), "{page}");
+    assert!(
+        page.contains("Le fichier dépasse la taille maximale de 1 Mo."),
+        "{page}"
+    );
     assert!(page.contains("<html lang=\"fr\""));
     // Declared too large: refused without reading.
     let res = app
@@ -290,7 +320,10 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // A type outside the allow-list, and a disguised executable: 422, nothing kept.
-    for (name, bytes) in [("outil.exe", &b"MZ\x90\0"[..]), ("faux.pdf", &b"MZ\x90\0"[..])] {
+    for (name, bytes) in [
+        ("outil.exe", &b"MZ\x90\0"[..]),
+        ("faux.pdf", &b"MZ\x90\0"[..]),
+    ] {
         let res = app
             .clone()
             .oneshot(upload_req(&agent, &referral, name, bytes))
@@ -299,13 +332,24 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name}");
     }
     assert_eq!(objects(&files_dir).len(), 2);
-    assert_eq!(attachments::list(&db, &agent.scope, &referral).await.unwrap().len(), 2);
+    assert_eq!(
+        attachments::list(&db, &agent.scope, &referral)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     // EICAR: 422 "virus detected", no object, a metadata row marked infected.
     if clamd.is_some() {
         let res = app
             .clone()
-            .oneshot(upload_req(&agent, &referral, "facture.txt", files::testing::EICAR))
+            .oneshot(upload_req(
+                &agent,
+                &referral,
+                "facture.txt",
+                files::testing::EICAR,
+            ))
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -315,7 +359,9 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
             "{page}"
         );
         assert_eq!(objects(&files_dir).len(), 2, "nothing stored");
-        let list = attachments::list(&db, &agent.scope, &referral).await.unwrap();
+        let list = attachments::list(&db, &agent.scope, &referral)
+            .await
+            .unwrap();
         let infected: Vec<_> = list
             .iter()
             .filter(|a| a.scan_status == ScanStatus::Infected)
@@ -328,7 +374,10 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
         // It cannot be downloaded.
         let res = app
             .clone()
-            .oneshot(get_req(&agent, &format!("/info-parquet/pieces-jointes/{}", infected[0].id)))
+            .oneshot(get_req(
+                &agent,
+                &format!("/info-parquet/pieces-jointes/{}", infected[0].id),
+            ))
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -350,7 +399,10 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
     std::fs::write(&path, &bad).unwrap();
     let res = app.clone().oneshot(get_req(&agent, &url)).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.into_body().collect().await.is_err(), "the body must fail");
+    assert!(
+        res.into_body().collect().await.is_err(),
+        "the body must fail"
+    );
     std::fs::write(&path, &original).unwrap();
 }
 
