@@ -9,6 +9,7 @@ mod imports;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -198,7 +199,14 @@ async fn serve(db: Db, config: Config, with_worker: bool) -> Result<()> {
     });
     let url = config.public_url.clone();
     let mode = config.mode;
-    let app = web::router(web::AppState::new(db.clone(), config));
+    let files = files::FileStore::from_env(&config.data_dir, config.is_demo())
+        .context("stockage des pièces jointes")?;
+    if !files.scanning() {
+        tracing::warn!(
+            "PASSERELLE_CLAMD not set: attachments are stored NOT scanned (demo mode only)"
+        );
+    }
+    let app = web::router(web::AppState::new(db.clone(), config, Arc::new(files)));
     println!(
         "Passerelle écoute sur {url} ({}, base {})",
         if mode == Mode::Demo {

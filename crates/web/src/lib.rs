@@ -27,14 +27,29 @@ pub use config::{Config, Mode};
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    /// Attachments' bytes (encrypted object store, antivirus).
+    pub files: Arc<files::FileStore>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> AppState {
+    pub fn new(db: Db, config: Config, files: Arc<files::FileStore>) -> AppState {
         AppState {
             db,
             config: Arc::new(config),
+            files,
         }
+    }
+
+    /// State whose attachments go to a fresh local directory with a random key and no antivirus (files are
+    /// marked "not scanned"): for tests that do not exercise attachments.
+    pub fn with_local_files(db: Db, config: Config) -> AppState {
+        let dir = std::env::temp_dir().join(format!(
+            "passerelle-files-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let store = files::FileStore::local(&dir, files::Keyring::random(), None, 1 << 30)
+            .expect("a temporary directory for attachments");
+        AppState::new(db, config, Arc::new(store))
     }
 }
 
@@ -86,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(handlers::parquet::routes())
         .merge(handlers::api::routes())
         .merge(handlers::messages::routes())
+        .merge(handlers::files::routes())
         .fallback(misc::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -246,35 +246,29 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
     let mut req = req;
     if unsafe_method && !exempt {
         let (parts, body) = req.into_parts();
-        let is_form = parts
+        let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+            .unwrap_or("");
+        let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+        let is_multipart = content_type.starts_with("multipart/form-data");
         let header_token = parts
             .headers
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let is_multipart = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
-        // A plain HTML upload form cannot set a header: it carries the token in its action URL
-        // (`?csrf_token=`). The body is not buffered here (uploads can be large).
-        let query_token = parts
-            .uri
-            .query()
-            .and_then(|q| form_urlencoded_value(q.as_bytes(), "csrf_token"));
-        let (submitted, body) = if is_multipart && header_token.is_none() {
-            (query_token, body)
-        } else if is_form {
+        let (submitted, body) = if is_form {
             let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
                 .await
                 .map_err(|_| AppError::Csrf)?;
             let token = form_urlencoded_value(&bytes, "csrf_token");
             (token, Body::from(bytes))
+        } else if is_multipart && header_token.is_none() {
+            // Uploads are streamed to the handler, never buffered here; a plain HTML upload form cannot set a
+            // header, so it carries the token in its action URL (`?csrf_token=`; Referrer-Policy is no-referrer).
+            let query = parts.uri.query().unwrap_or("");
+            (form_urlencoded_value(query.as_bytes(), "csrf_token"), body)
         } else {
             (header_token, body)
         };

@@ -124,7 +124,7 @@ async fn world(db: Db) -> World {
         .unwrap();
     let config = Config::from_env(Mode::Demo).expect("default configuration");
     World {
-        app: web::router(AppState::new(db, config)),
+        app: web::router(AppState::with_local_files(db, config)),
         full: full.0,
         read_only: read_only.0,
         revoked: revoked.0,

@@ -92,7 +92,7 @@ fn post_form(uri: &str, cookie: &str, body: &str) -> Request<Body> {
 async fn healthz_names_the_database_in_use() {
     on_each_backend(|db| async move {
         let backend = db.backend().as_str();
-        let app = web::router(AppState::new(db, config()));
+        let app = web::router(AppState::with_local_files(db, config()));
         let (status, body, headers) = send(&app, get("/healthz", "")).await;
         assert_eq!(status, StatusCode::OK);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -116,7 +116,7 @@ async fn another_organisations_user_is_a_404_and_a_colleague_is_visible() {
         let colleague = user(&db, "dpip@spip92.test", Role::Dpip, &spip.id).await;
         let stranger = user(&db, "cpip@spip75.test", Role::Cpip, &other.id).await;
         let (cookie, _) = session_of(&db, &cpip.id).await;
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
 
         let (status, body, _) = send(
             &app,
@@ -153,7 +153,7 @@ async fn a_post_without_the_session_csrf_token_is_refused_and_changes_nothing() 
         let spip = org(&db, OrgKind::Spip, "SPIP 92").await;
         let admin = user(&db, "admin@spip92.test", Role::LocalAdmin, &spip.id).await;
         let (cookie, csrf) = session_of(&db, &admin.id).await;
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
         let form = format!(
             "email=nouvel.agent%40spip92.test&first_name=Nouvel&last_name=Agent&role=cpip&organisation_id={}",
             spip.id
@@ -186,7 +186,7 @@ async fn an_invitation_with_bad_fields_keeps_the_input_and_explains_in_french() 
         let spip = org(&db, OrgKind::Spip, "SPIP 92").await;
         let admin = user(&db, "admin@national.test", Role::Admin, &spip.id).await;
         let (cookie, csrf) = session_of(&db, &admin.id).await;
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
         // A JAP cannot belong to a SPIP; the e-mail is malformed.
         let form = format!(
             "csrf_token={csrf}&email=pas-une-adresse&first_name=Jean&last_name=Valjean&role=jap&organisation_id={}",
@@ -208,7 +208,7 @@ async fn logging_in_rotates_the_session_and_logging_out_revokes_it() {
     on_each_backend(|db| async move {
         let spip = org(&db, OrgKind::Spip, "SPIP 92").await;
         user(&db, "cpip@spip92.test", Role::Cpip, &spip.id).await;
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
         let (_, _, headers) = send(&app, get("/connexion", "")).await;
         let csrf_cookie = headers[header::SET_COOKIE]
             .to_str()

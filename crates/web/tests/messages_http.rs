@@ -58,7 +58,7 @@ async fn a_delivery_receipt_needs_the_secret_and_turns_sent_into_received() {
             .execute(db.pool())
             .await
             .unwrap();
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
         let hook = |auth: &str| {
             Request::post("/webhooks/sms/brevo")
                 .header(header::AUTHORIZATION, auth)
@@ -104,7 +104,7 @@ async fn the_stop_link_confirms_then_stops_sms_for_that_number() {
         let token = store::optout::sms_opt_out_token(db.pool(), "+33612345678")
             .await
             .unwrap();
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
         let (status, body, headers) = call(
             &app,
             Request::get(format!("/stop/{token}"))

@@ -61,7 +61,7 @@ async fn user(db: &Db, email: &str, org_id: &str) -> (Scope, String, String) {
 }
 
 fn state(db: &Db) -> AppState {
-    AppState::new(
+    AppState::with_local_files(
         db.clone(),
         Config {
             mode: Mode::Demo,

@@ -206,7 +206,7 @@ async fn convocation_and_day_agenda_pdfs_carry_the_place_and_the_date_and_are_au
         let a = org(&db, "SPIP des Hauts-de-Seine").await;
         let fx = fixture(&db, &a.id).await;
         let cookie = session(&db, "cpip-a@test.fr", Role::Cpip, &a.id).await;
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
 
         let (status, body, headers) = send(
             &app,
@@ -309,7 +309,7 @@ async fn another_organisation_gets_404_on_every_place_agenda_and_pdf_url() {
         let a = org(&db, "SPIP A").await;
         let b = org(&db, "SPIP B").await;
         let fx = fixture(&db, &a.id).await;
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
         let own = session(&db, "admin-a@test.fr", Role::LocalAdmin, &a.id).await;
         for (email, role) in [
             ("admin-b@test.fr", Role::LocalAdmin),
@@ -352,7 +352,7 @@ async fn statistics_csv_has_a_bom_semicolons_and_the_absenteeism_rate() {
         .await
         .unwrap();
         let cookie = session(&db, "dpip@test.fr", Role::Dpip, &a.id).await;
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
         let (status, body, headers) = send(
             &app,
             get("/msj/statistiques.csv?du=2027-01-01&au=2027-12-31", &cookie),
@@ -425,7 +425,7 @@ async fn appi_upload_with_a_bad_row_imports_nothing_and_reports_the_line() {
                 .unwrap()
         };
         let cookie = format!("passerelle_session={token}");
-        let app = web::router(AppState::new(db.clone(), config()));
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
         let upload = |csv: Vec<u8>, csrf: &str| {
             let boundary = "XyZ";
             let mut body = Vec::new();

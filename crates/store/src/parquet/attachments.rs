@@ -18,6 +18,8 @@ pub enum ScanStatus {
     Clean,
     Infected,
     Error,
+    /// Stored without an antivirus (demo mode without clamd): downloadable, always shown with a warning.
+    NotScanned,
 }
 
 impl ScanStatus {
@@ -27,6 +29,7 @@ impl ScanStatus {
             ScanStatus::Clean => "clean",
             ScanStatus::Infected => "infected",
             ScanStatus::Error => "error",
+            ScanStatus::NotScanned => "not_scanned",
         }
     }
 
@@ -35,6 +38,7 @@ impl ScanStatus {
             "clean" => ScanStatus::Clean,
             "infected" => ScanStatus::Infected,
             "error" => ScanStatus::Error,
+            "not_scanned" => ScanStatus::NotScanned,
             _ => ScanStatus::Pending,
         }
     }
@@ -284,10 +288,11 @@ pub async fn get(db: &Db, scope: &Scope, id: &str) -> Result<Attachment> {
     Ok(from_row(&row))
 }
 
-/// The attachment to stream to the caller: only once scanned clean; the download is audited.
+/// The attachment to stream to the caller: only once scanned clean (or stored unscanned in demo mode, which the
+/// pages flag); the download is audited.
 pub async fn open_for_download(db: &Db, scope: &Scope, id: &str) -> PResult<Attachment> {
     let a = get(db, scope, id).await?;
-    if a.scan_status != ScanStatus::Clean {
+    if !matches!(a.scan_status, ScanStatus::Clean | ScanStatus::NotScanned) {
         return Err(ParquetError::forbidden(
             "Ce fichier n'est pas disponible : l'analyse antivirus n'est pas terminée ou l'a refusé.",
         ));

@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod files;
 pub mod home;
 pub mod messages;
 pub mod misc;

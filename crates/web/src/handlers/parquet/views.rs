@@ -69,6 +69,8 @@ pub struct AttachmentView {
     pub sha256: String,
     pub scan: &'static str,
     pub scan_badge: &'static str,
+    /// Clean, or stored unscanned in demo mode: there is an object to download.
+    pub downloadable: bool,
     pub at: String,
     pub by: String,
 }

@@ -135,12 +135,14 @@ pub fn attachment_views(list: &[attachments::Attachment]) -> Vec<AttachmentView>
     use attachments::ScanStatus as S;
     list.iter()
         .map(|a| {
-            let (scan, scan_badge) = match a.scan_status {
-                S::Pending => ("Analyse antivirus en cours", "fr-badge--info"),
-                S::Clean => ("Sain", "fr-badge--success"),
-                S::Infected => ("Refusé : virus détecté", "fr-badge--error"),
-                S::Error => ("Analyse impossible", "fr-badge--warning"),
+            let (kind, scan) = crate::handlers::files::scan_label(a.scan_status);
+            let scan_badge = match kind {
+                "success" => "fr-badge--success",
+                "warning" => "fr-badge--warning",
+                "info" => "fr-badge--info",
+                _ => "fr-badge--error",
             };
+            let downloadable = matches!(a.scan_status, S::Clean | S::NotScanned);
             AttachmentView {
                 id: a.id.clone(),
                 filename: a.filename.clone(),
@@ -148,6 +150,7 @@ pub fn attachment_views(list: &[attachments::Attachment]) -> Vec<AttachmentView>
                 sha256: a.sha256.clone(),
                 scan,
                 scan_badge,
+                downloadable,
                 at: datetime_fr(a.created_at),
                 by: a.uploaded_by_label.clone(),
             }
