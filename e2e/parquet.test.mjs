@@ -2,8 +2,8 @@
 // an agent files an urgent referral through the wizard; the parquet sees it on top of its inbox, acknowledges,
 // registers and dismisses it (classement sans suite) with a reason; the agent sees the decision and the art. 40-3
 // notice; an agent of another administration gets the DSFR 404; a manager creates and revokes an API token.
-// The PDF acknowledgement's text is read back with pdftotext. Not covered here: attachment upload (the upload
-// endpoint is another branch's).
+// The PDF acknowledgement's text is read back with pdftotext. Attachments go through a real clamd (EICAR refused,
+// a clean file stored encrypted and downloaded back identical by the parquet).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { backends, checkA11y, launchBrowser, login, startPasserelle, visit } from './harness.mjs';
+import { EICAR, backends, checkA11y, launchBrowser, login, startClamd, startPasserelle, visit } from './harness.mjs';
+
+const PV = Buffer.from('%PDF-1.4\n% Procès-verbal de constat — inspection du travail\n1 0 obj << >> endobj\n%%EOF\n', 'latin1');
 
 const AGENT = 'agent@demo-inspection.passerelle.fr';
 const PARQUET = 'parquet@demo.passerelle.fr';
@@ -31,17 +33,19 @@ async function submit(page, selector) {
 
 for (const backend of backends()) {
   describe(`Info Parquet (${backend})`, () => {
-    let app, browser;
+    let app, browser, clamd;
     let referralUrl, tracking;
 
     before(async () => {
-      app = await startPasserelle({ backend });
+      clamd = await startClamd();
+      app = await startPasserelle({ backend, env: clamd ? { PASSERELLE_CLAMD: clamd.address } : {} });
       browser = await launchBrowser();
     });
 
     after(async () => {
       await browser?.close();
       await app?.stop();
+      await clamd?.stop();
     });
 
     test('the agent files an urgent referral through the wizard', async () => {
@@ -104,9 +108,26 @@ for (const backend of backends()) {
       await page.fill('#urgency_reason', 'Danger immédiat pour les personnes logées.');
       await submit(page, 'button:has-text("Enregistrer et continuer")');
 
-      // Step 6: attachments (upload form present; the upload itself belongs to the attachments branch).
+      // Step 6: attachments. A file carrying a virus (the EICAR test file) is refused and nothing is kept; a clean
+      // PDF is scanned, encrypted and listed with its SHA-256.
       assert.match(page.url(), /\/etapes\/pieces-jointes$/);
-      assert.equal(await page.locator('form[enctype="multipart/form-data"] input[type=file][name=fichier]').count(), 1);
+      const stepUrl = page.url();
+      await page.setInputFiles('#fichier', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(EICAR) });
+      const refused = await Promise.all([page.waitForNavigation(), page.click('button:has-text("Téléverser")')]);
+      assert.equal(refused[0].status(), 422);
+      assert.match(await page.locator('main').innerText(), /un virus a été détecté/);
+      await checkA11y(page);
+      await page.goto(stepUrl);
+      await page.setInputFiles('#fichier', { name: 'Procès-verbal.pdf', mimeType: 'application/pdf', buffer: PV });
+      await submit(page, 'button:has-text("Téléverser")');
+      assert.match(page.url(), /\/etapes\/pieces-jointes\?piece_jointe=ajoutee$/);
+      assert.match(await page.locator('.fr-alert--success').innerText(), /analysée par l'antivirus, chiffrée/);
+      const attachments = await page.locator('table:has(caption:has-text("Pièces jointes"))').innerText();
+      assert.match(attachments, /Procès-verbal\.pdf/);
+      assert.match(attachments, /Procès-verbal\.pdf[^\n]*\n+\s*Analysé : sain/i);
+      // The refused file stays listed for the record (with its SHA-256), never downloadable.
+      assert.match(attachments, /notes\.txt[^\n]*\n+\s*Refusé : virus détecté/i);
+      assert.equal(await page.locator('a:has-text("notes.txt")').count(), 0);
       await submit(page, 'button:has-text("Continuer")');
 
       // Step 7: the Parquet de Nanterre is proposed; the art. 40 declaration is required.
@@ -137,6 +158,8 @@ for (const backend of backends()) {
       assert.match(text, /Atelier clandestin/);
       assert.match(text, /NATINF 7875/);
       assert.match(text, /Pièces jointes/);
+      assert.match(text, /Procès-verbal\.pdf/);
+      assert.match(text, /[0-9a-f]{64}/, 'SHA-256 of the attachment');
 
       await visit(page, referralUrl);
       assert.equal((await page.locator('#etat').innerText()).trim().toLowerCase(), 'transmis au parquet');
@@ -158,6 +181,13 @@ for (const backend of backends()) {
       assert.ok(texts.slice(ours + 1).every((t) => !/réception à confirmer/i.test(t)), 'urgent ones come first');
       await Promise.all([page.waitForNavigation(), page.click(`a:has-text("${tracking}")`)]);
       await checkA11y(page);
+
+      // The attachment, decrypted on the way out, is the very file the agent sent.
+      const href = await page.locator('a:has-text("Procès-verbal.pdf")').getAttribute('href');
+      const download = await page.request.get(app.base + href);
+      assert.equal(download.status(), 200);
+      assert.match(download.headers()['content-disposition'], /^attachment/);
+      assert.ok(Buffer.compare(await download.body(), PV) === 0, 'downloaded bytes are the uploaded ones');
 
       await submit(page, 'button:has-text("Confirmer la réception")');
       assert.match(await page.locator('#accuse-urgence').innerText(), /Réception confirmée par le parquet le .* après l'envoi/);

@@ -169,7 +169,7 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
     let magistrate = mk_agent(&db, "pq@p.test", Role::ParquetMagistrate, &parquet).await;
     let referral = referrals::create_draft(&db, &agent.scope).await.unwrap().id;
 
-    // A clean upload: redirect to the referral with a notice, metadata with the plaintext's SHA-256.
+    // A clean upload: back to the draft's attachments step with a notice, metadata with the plaintext's SHA-256.
     let content = pdf(200_000);
     let res = app
         .clone()
@@ -184,7 +184,8 @@ async fn run(db: Db, clamd: Option<files::ClamdAddr>) {
     };
     assert_eq!(
         res.headers()[header::LOCATION],
-        format!("/info-parquet/signalements/{referral}?piece_jointe={expected_notice}").as_str()
+        format!("/info-parquet/signalements/{referral}/etapes/pieces-jointes?piece_jointe={expected_notice}")
+            .as_str()
     );
     let list = attachments::list(&db, &agent.scope, &referral)
         .await

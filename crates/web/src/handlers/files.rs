@@ -256,10 +256,18 @@ async fn upload(
         ScanOutcome::NotScanned => (ScanStatus::NotScanned, "non_analysee"),
     };
     attachments::set_scan_status(&st.db, &auth.scope().actor, &attachment.id, status).await?;
-    Ok(Redirect::to(&format!(
-        "/info-parquet/signalements/{referral_id}?piece_jointe={code}"
-    ))
-    .into_response())
+    // A draft goes back to its wizard step, a sent referral to its page.
+    let draft = store::parquet::referrals::get(&st.db, auth.scope(), &referral_id)
+        .await
+        .is_ok_and(|r| r.status == domain::ReferralStatus::Draft);
+    let target = if draft {
+        format!(
+            "/info-parquet/signalements/{referral_id}/etapes/pieces-jointes?piece_jointe={code}"
+        )
+    } else {
+        format!("/info-parquet/signalements/{referral_id}?piece_jointe={code}")
+    };
+    Ok(Redirect::to(&target).into_response())
 }
 
 async fn upload_error(

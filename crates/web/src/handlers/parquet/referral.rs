@@ -407,6 +407,9 @@ async fn build(
 pub struct ShowQuery {
     #[serde(default)]
     ok: String,
+    /// Outcome of an upload, set by the attachments handler's redirect.
+    #[serde(default)]
+    piece_jointe: String,
 }
 
 pub async fn show(
@@ -416,7 +419,13 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
     match build(&st, &auth, &id, Errors::default(), Some(&q.ok)).await? {
-        Ok(p) => page(p),
+        Ok(mut p) => {
+            if let Some((kind, text)) = crate::handlers::files::upload_notice(&q.piece_jointe) {
+                p.ctx = std::mem::replace(&mut p.ctx, crate::views::PageCtx::bare(""))
+                    .with_notice(kind, text);
+            }
+            page(p)
+        }
         Err(redirect) => Ok(redirect),
     }
 }

@@ -354,6 +354,9 @@ async fn base_page(
 pub struct StepQuery {
     #[serde(default)]
     q: Option<String>,
+    /// Outcome of an upload, set by the attachments handler's redirect.
+    #[serde(default)]
+    piece_jointe: Option<String>,
 }
 
 pub async fn step_form(
@@ -368,6 +371,14 @@ pub async fn step_form(
         Err(redirect) => return Ok(redirect),
     };
     let mut w = base_page(&st, &auth, &d, i, Errors::default()).await?;
+    if let Some((kind, text)) = query
+        .piece_jointe
+        .as_deref()
+        .and_then(crate::handlers::files::upload_notice)
+    {
+        w.ctx =
+            std::mem::replace(&mut w.ctx, crate::views::PageCtx::bare("")).with_notice(kind, text);
+    }
     if w.step == "infractions" {
         if let Some(q) = query.q.filter(|q| !q.trim().is_empty()) {
             w.natinf_results = natinf_results(&st, &q).await?;
