@@ -221,13 +221,13 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         },
     )
     .await)?;
-    p(referrals::save_reference(db, &agent, &draft.id, "UC92-2027-051").await)?;
+    p(referrals::save_reference(db, &agent, &draft.id, "UC92-2026-051").await)?;
 
     // 2. Sent, not yet registered.
     file(db, &agent, Spec {
         facts: "Lors du contrôle du chantier de rénovation du 12 rue des Acacias, six ouvriers travaillaient sans déclaration préalable à l'embauche ; l'entreprise n'a présenté aucun registre du personnel.",
         start: -20, end: None, insee: "92050", address: "12 rue des Acacias",
-        offences: &["7875"], urgent: None, reference: "UC92-2027-042",
+        offences: &["7875"], urgent: None, reference: "UC92-2026-042",
         persons: vec![company("SARL Bâtiment Exemple", "900123456", "92050")],
     }).await?;
 
@@ -235,10 +235,10 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     let registered = file(db, &dgfip, Spec {
         facts: "Vérification de comptabilité : chiffre d'affaires d'un commerce de détail minoré par l'usage d'un logiciel de caisse permettant l'effacement de ventes ; salariés rémunérés hors bulletin de paie.",
         start: -400, end: Some(-60), insee: "92012", address: "",
-        offences: &["7875"], urgent: None, reference: "PCF-2027-117",
+        offences: &["7875"], urgent: None, reference: "PCF-2026-117",
         persons: vec![company("SAS Commerce Exemple", "900543216", "92012")],
     }).await?;
-    p(referrals::register(db, &greffe, &registered, "PARQ-92-2027-0101").await)?;
+    p(referrals::register(db, &greffe, &registered, "PARQ-92-2026-0101").await)?;
     p(messages::post(db, &greffe, &registered, "Merci de nous transmettre la liste des salariés concernés et les relevés du logiciel de caisse.", true).await)?;
     p(messages::post(db, &dgfip, &registered, "Les relevés sont en cours d'extraction ; nous les joindrons à un message d'ici la fin de la semaine.", false).await)?;
 
@@ -246,20 +246,20 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     let assigned = file(db, &agent, Spec {
         facts: "Trois ressortissants étrangers employés dans une blanchisserie industrielle sans autorisation de travail ; l'employeur déclare ignorer leur situation.",
         start: -45, end: None, insee: "92050", address: "Zone d'activités des Guilleraies",
-        offences: &["25015", "7875"], urgent: None, reference: "UC92-2027-038",
+        offences: &["25015", "7875"], urgent: None, reference: "UC92-2026-038",
         persons: vec![company("Blanchisserie Exemple", "900123456", "92050")],
     }).await?;
-    p(referrals::register(db, &greffe, &assigned, "PARQ-92-2027-0102").await)?;
+    p(referrals::register(db, &greffe, &assigned, "PARQ-92-2026-0102").await)?;
     p(referrals::assign(db, &greffe, &assigned, &magistrate_id).await)?;
 
     // 5. Under investigation.
     let investigated = file(db, &agent, Spec {
         facts: "Sous-traitance en cascade sur un chantier de logements : des salariés détachés non déclarés, rémunérés en espèces.",
         start: -90, end: Some(-30), insee: "92012", address: "Chantier de l'île Seguin",
-        offences: &["7875"], urgent: None, reference: "UC92-2027-021",
+        offences: &["7875"], urgent: None, reference: "UC92-2026-021",
         persons: vec![],
     }).await?;
-    p(referrals::register(db, &greffe, &investigated, "PARQ-92-2027-0103").await)?;
+    p(referrals::register(db, &greffe, &investigated, "PARQ-92-2026-0103").await)?;
     p(referrals::assign(db, &greffe, &investigated, &magistrate_id).await)?;
     p(referrals::start_investigation(db, &magistrate, &investigated).await)?;
 
@@ -270,7 +270,7 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         offences: &["7875"], urgent: None, reference: "UC92-2026-310",
         persons: vec![person("suspect", "Jean", "Exemple")],
     }).await?;
-    p(referrals::register(db, &greffe, &pursued, "PARQ-92-2027-0090").await)?;
+    p(referrals::register(db, &greffe, &pursued, "PARQ-92-2026-0090").await)?;
     p(referrals::assign(db, &greffe, &pursued, &magistrate_id).await)?;
     p(referrals::decide(
         db,
@@ -294,10 +294,10 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     let alternative = file(db, &dgfip, Spec {
         facts: "Activité de livraison exercée sans immatriculation ni déclaration auprès des organismes sociaux, sur dix-huit mois.",
         start: -300, end: Some(-120), insee: "92012", address: "",
-        offences: &["7875"], urgent: None, reference: "PCF-2027-044",
+        offences: &["7875"], urgent: None, reference: "PCF-2026-044",
         persons: vec![person("suspect", "Paul", "Exemple")],
     }).await?;
-    p(referrals::register(db, &greffe, &alternative, "PARQ-92-2027-0091").await)?;
+    p(referrals::register(db, &greffe, &alternative, "PARQ-92-2026-0091").await)?;
     p(referrals::decide(db, &magistrate, &alternative, &ReferralDecision::AlternativeAuxPoursuites {
         alternative: AlternativeKind::Regularisation,
     }, Some("Classement sous condition de régularisation auprès de l'URSSAF dans un délai de trois mois.")).await)?;
@@ -308,7 +308,7 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         offences: &["7151"], urgent: None, reference: "UC92-2026-290",
         persons: vec![],
     }).await?;
-    p(referrals::register(db, &greffe, &dismissed, "PARQ-92-2027-0092").await)?;
+    p(referrals::register(db, &greffe, &dismissed, "PARQ-92-2026-0092").await)?;
     p(referrals::decide(
         db,
         &magistrate,
@@ -325,7 +325,7 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         facts: "Hébergement collectif indigne de travailleurs au-dessus de l'atelier : installation électrique dangereuse, aucune issue de secours. Risque immédiat pour les occupants.",
         start: -1, end: None, insee: "92050", address: "8 allée des Tilleuls",
         offences: &["25015"], urgent: Some("Danger immédiat pour une dizaine de personnes logées sur place."),
-        reference: "UC92-2027-055",
+        reference: "UC92-2026-055",
         persons: vec![company("Atelier Exemple", "900543216", "92050")],
     }).await?;
 
@@ -333,9 +333,86 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     let transferred = file(db, &agent, Spec {
         facts: "Travail dissimulé constaté sur un stand d'un marché ; le siège de l'entreprise et l'essentiel de l'activité sont dans les Yvelines.",
         start: -30, end: None, insee: "92050", address: "Marché du centre",
-        offences: &["7875"], urgent: None, reference: "UC92-2027-047",
+        offences: &["7875"], urgent: None, reference: "UC92-2026-047",
         persons: vec![],
     }).await?;
     p(referrals::transfer(db, &greffe, &transferred, &versailles.id, "Le siège et l'activité principale de l'entreprise sont à Versailles : le parquet de Versailles est compétent.").await)?;
+    backdate(db).await
+}
+
+/// The referrals above were all filed "now"; spread them over the past months, keeping each one's order of events,
+/// so that lists, delays and statistics look like a service in use (the urgent one stays fresh).
+async fn backdate(db: &Db) -> Result<()> {
+    use sqlx::Row;
+    const DAY: i64 = 86_400;
+    let now = store::now();
+    let rows = sqlx::query(
+        "SELECT id, status, urgent, acknowledged_at FROM referrals ORDER BY tracking_number DESC",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for (i, r) in rows.iter().enumerate() {
+        let id: String = r.get("id");
+        let status: String = r.get("status");
+        let urgent_unacknowledged =
+            r.get::<i64, _>("urgent") != 0 && r.get::<Option<i64>, _>("acknowledged_at").is_none();
+        if urgent_unacknowledged || status == "draft" {
+            continue;
+        }
+        // Sent 10 to 150 days ago; registered 4 days later; assigned 2, investigation 5, decision 40 days after that.
+        let sent = now - (10 + 20 * i as i64) * DAY - 3600 * (i as i64 % 7);
+        let registered = sent + 4 * DAY + 3 * 3600;
+        let at_of = |to: &str| match to {
+            "sent" | "transferred" => sent,
+            "registered" => registered,
+            "assigned" => registered + 2 * DAY,
+            "under_investigation" => registered + 7 * DAY,
+            _ => (registered + 40 * DAY).min(now - DAY),
+        };
+        for to in [
+            "sent",
+            "transferred",
+            "registered",
+            "assigned",
+            "under_investigation",
+            "decided",
+        ] {
+            sqlx::query(
+                "UPDATE referral_events SET at = $1 WHERE referral_id = $2 AND to_status = $3",
+            )
+            .bind(at_of(to))
+            .bind(&id)
+            .bind(to)
+            .execute(db.pool())
+            .await?;
+        }
+        let last: i64 = sqlx::query("SELECT MAX(at) FROM referral_events WHERE referral_id = $1")
+            .bind(&id)
+            .fetch_one(db.pool())
+            .await?
+            .get::<Option<i64>, _>(0)
+            .unwrap_or(sent);
+        sqlx::query(
+            "UPDATE referrals SET created_at = $2 - 3600, sent_at = $2, \
+             registered_at = CASE WHEN registered_at IS NULL THEN NULL ELSE $3 END, \
+             decided_at = CASE WHEN decided_at IS NULL THEN NULL ELSE $4 END, \
+             acknowledged_at = CASE WHEN acknowledged_at IS NULL THEN NULL ELSE $2 + 1800 END, \
+             last_status_change_at = $5, updated_at = $5 WHERE id = $1",
+        )
+        .bind(&id)
+        .bind(sent)
+        .bind(registered)
+        .bind(at_of("decided"))
+        .bind(last)
+        .execute(db.pool())
+        .await?;
+        sqlx::query(
+            "UPDATE referral_messages SET created_at = $2 + 86400 * 2 WHERE referral_id = $1",
+        )
+        .bind(&id)
+        .bind(registered)
+        .execute(db.pool())
+        .await?;
+    }
     Ok(())
 }
