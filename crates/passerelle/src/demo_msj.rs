@@ -654,7 +654,15 @@ async fn book(
     )
     .await
     .map_err(|e| anyhow::anyhow!("demo booking: {e}"))?;
-    web::handlers::msj::notify::enqueue_for(&mut tx, scope, &booked.messages, None, now).await?;
+    web::handlers::msj::notify::enqueue_for(
+        &mut tx,
+        scope,
+        &booked.messages,
+        None,
+        now,
+        Some(domain::QuietHours::default()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -85,15 +85,27 @@ async fn insert_opt_out(
     .bind(source)
     .execute(&mut *conn)
     .await?;
+    // The people followed with that number show it to their agents (PPSMJ page, booking warning).
+    sqlx::query("UPDATE ppsmj SET sms_opt_out_at = $2 WHERE phone = $1 AND sms_opt_out_at IS NULL")
+        .bind(phone)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// SMS again to `phone` (the person asked their counsellor).
 pub async fn opt_in(db: &Db, phone: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM sms_opt_outs WHERE phone = $1")
         .bind(phone)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    sqlx::query("UPDATE ppsmj SET sms_opt_out_at = NULL WHERE phone = $1")
+        .bind(phone)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -29,6 +29,9 @@ pub struct Config {
     /// Seconds between two polls of the outbox by the worker.
     pub worker_poll_secs: u64,
     pub sms: SmsConfig,
+    /// Hours when no notice leaves (default 20:00–08:00, local time of the organisation, plus Sundays and public
+    /// holidays). `None` (`PASSERELLE_QUIET_HOURS=aucune`): notices leave at once at any hour.
+    pub quiet_hours: Option<domain::QuietHours>,
 }
 
 /// Which SMS provider sends, and the secret its delivery webhook must present.
@@ -61,6 +64,28 @@ impl SmsConfig {
                 Some(webhook_secret)
             }
             _ => None,
+        }
+    }
+}
+
+fn quiet_hours_from_env() -> Result<Option<domain::QuietHours>, ConfigError> {
+    let err = || ConfigError {
+        var: "PASSERELLE_QUIET_HOURS",
+        reason: "« HH:MM-HH:MM » (par exemple 20:00-08:00) ou « aucune » attendu".into(),
+    };
+    match var("PASSERELLE_QUIET_HOURS").as_deref() {
+        None => Ok(Some(domain::QuietHours::default())),
+        Some("aucune") | Some("none") => Ok(None),
+        Some(v) => {
+            let (a, b) = v.split_once('-').ok_or_else(err)?;
+            let parse =
+                |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| err());
+            let (start, end) = (parse(a)?, parse(b)?);
+            // The quiet period spans midnight (domain::timing assumes it).
+            if end >= start {
+                return Err(err());
+            }
+            Ok(Some(domain::QuietHours { start, end }))
         }
     }
 }
@@ -197,6 +222,7 @@ impl Config {
             totp_required_for_admins: mode == Mode::Serve,
             worker_poll_secs: 1,
             sms: sms_from_env(mode)?,
+            quiet_hours: quiet_hours_from_env()?,
         })
     }
 

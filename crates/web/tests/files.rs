@@ -35,6 +35,7 @@ fn config(dir: &Path) -> Config {
         totp_required_for_admins: false,
         worker_poll_secs: 1,
         sms: web::config::SmsConfig::Demo,
+        quiet_hours: Some(domain::QuietHours::default()),
     }
 }
 

@@ -76,6 +76,7 @@ fn state(db: &Db) -> AppState {
             totp_required_for_admins: false,
             worker_poll_secs: 60,
             sms: web::config::SmsConfig::Demo,
+            quiet_hours: Some(domain::QuietHours::default()),
         },
     )
 }
@@ -159,10 +160,16 @@ async fn an_agent_of_another_spip_gets_404_on_people_and_appointments() {
         )
         .await
         .unwrap();
-        let written =
-            web::handlers::msj::notify::enqueue_for(&mut tx, &cpip92, &booked.messages, None, now)
-                .await
-                .unwrap();
+        let written = web::handlers::msj::notify::enqueue_for(
+            &mut tx,
+            &cpip92,
+            &booked.messages,
+            None,
+            now,
+            Some(domain::QuietHours::default()),
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         // Summon and reminder, each by SMS (overseas mobile) and e-mail.
         assert_eq!(written, 4);

@@ -349,7 +349,15 @@ pub async fn submit(
     match result {
         Ok(booked) => {
             let replaced = (!f.remplace.is_empty()).then_some(f.remplace.as_str());
-            notify::enqueue_for(&mut tx, scope, &booked.messages, replaced, now).await?;
+            notify::enqueue_for(
+                &mut tx,
+                scope,
+                &booked.messages,
+                replaced,
+                now,
+                st.config.quiet_hours,
+            )
+            .await?;
             tx.commit().await?;
             let code = if replaced.is_some() {
                 "replanifie"
@@ -511,7 +519,15 @@ pub async fn cancel(
     let mut tx = st.db.begin().await?;
     match appointments::cancel_tx(&mut tx, scope, &id, &f.reason, now).await {
         Ok(changed) => {
-            notify::enqueue_for(&mut tx, scope, &changed.messages, Some(&id), now).await?;
+            notify::enqueue_for(
+                &mut tx,
+                scope,
+                &changed.messages,
+                Some(&id),
+                now,
+                st.config.quiet_hours,
+            )
+            .await?;
             tx.commit().await?;
             Ok(Redirect::to(&format!(
                 "/msj/personnes/{}?info=annule",
@@ -556,7 +572,15 @@ pub async fn outcome(
     let mut tx = st.db.begin().await?;
     match appointments::record_outcome_tx(&mut tx, scope, &id, outcome, now).await {
         Ok(changed) => {
-            notify::enqueue_for(&mut tx, scope, &changed.messages, None, now).await?;
+            notify::enqueue_for(
+                &mut tx,
+                scope,
+                &changed.messages,
+                None,
+                now,
+                st.config.quiet_hours,
+            )
+            .await?;
             tx.commit().await?;
             let to = if f.retour == "a-traiter" {
                 "/msj/a-traiter?info=resultat".to_string()

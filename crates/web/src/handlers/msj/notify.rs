@@ -107,6 +107,7 @@ pub async fn enqueue_for(
     events: &[MessageEvent],
     replaced: Option<&str>,
     now: i64,
+    quiet_hours: Option<QuietHours>,
 ) -> store::Result<usize> {
     if let Some(old) = replaced {
         outbox::cancel_pending(
@@ -119,7 +120,7 @@ pub async fn enqueue_for(
         .await?;
     }
     let now_utc = DateTime::<Utc>::from_timestamp(now, 0).unwrap_or_default();
-    let quiet = QuietHours::default();
+    let quiet = quiet_hours.unwrap_or_default();
     let mut written = 0;
     for e in events {
         if e.kind == MessageKind::Cancelation {
@@ -140,8 +141,12 @@ pub async fn enqueue_for(
         };
         let start =
             DateTime::<Utc>::from_timestamp(ctx.appointment.starts_at, 0).unwrap_or_default();
-        let due =
-            domain::immediate_send_time(now_utc, ctx.time_zone, &ctx.departement, quiet, start);
+        let due = match quiet_hours {
+            Some(q) => {
+                domain::immediate_send_time(now_utc, ctx.time_zone, &ctx.departement, q, start)
+            }
+            None => now_utc,
+        };
         written += write(tx, &ctx, e.kind.as_str(), due.timestamp()).await?;
         if matches!(e.kind, MessageKind::Summon | MessageKind::Reschedule) {
             let days = u32::try_from(ctx.appointment_type.reminder_days_before).unwrap_or(1);
