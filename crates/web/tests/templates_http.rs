@@ -128,12 +128,20 @@ async fn an_unknown_variable_is_refused_in_french_keeps_the_input_and_saves_noth
             post_form(
                 SUMMON,
                 &cookie,
-                &[("csrf_token", &csrf), ("subject", "Convocation"), ("body", text), ("action", "enregistrer")],
+                &[
+                    ("csrf_token", &csrf),
+                    ("subject", "Convocation"),
+                    ("body", text),
+                    ("action", "enregistrer"),
+                ],
             ),
         )
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body.contains("id=\"body-erreur\">Variable inconnue : {rdv.lieu}."), "{body}");
+        assert!(
+            body.contains("id=\"body-erreur\">Variable inconnue : {rdv.lieu}."),
+            "{body}"
+        );
         assert!(body.contains("aria-describedby=\"body-erreur\""));
         assert!(body.contains(&format!(">{text}</textarea>")), "input kept");
         // An unbalanced brace too.
@@ -142,7 +150,11 @@ async fn an_unknown_variable_is_refused_in_french_keeps_the_input_and_saves_noth
             post_form(
                 SUMMON,
                 &cookie,
-                &[("csrf_token", &csrf), ("body", "RDV le {rdv.date"), ("action", "enregistrer")],
+                &[
+                    ("csrf_token", &csrf),
+                    ("body", "RDV le {rdv.date"),
+                    ("action", "enregistrer"),
+                ],
             ),
         )
         .await;
@@ -156,14 +168,21 @@ async fn an_unknown_variable_is_refused_in_french_keeps_the_input_and_saves_noth
             post_form(
                 SUMMON,
                 &cookie,
-                &[("csrf_token", &csrf), ("body", "RDV le {rdv.date} à {rdv.heure}"), ("action", "apercu")],
+                &[
+                    ("csrf_token", &csrf),
+                    ("body", "RDV le {rdv.date} à {rdv.heure}"),
+                    ("action", "apercu"),
+                ],
             ),
         )
         .await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("RDV le lundi 3 mai 2027 à 14h30"), "{body}");
         assert!(body.contains("GSM-7"));
-        assert!(overrides(&db, &spip.id).await.is_empty(), "a preview saves nothing");
+        assert!(
+            overrides(&db, &spip.id).await.is_empty(),
+            "a preview saves nothing"
+        );
     })
     .await;
 }
@@ -316,13 +335,22 @@ async fn another_organisation_gets_404_and_a_cpip_403() {
         let spip = org(&db, "SPIP 92").await;
         let other = org(&db, "SPIP 75").await;
         let (cookie, csrf) = session(&db, "admin@spip92.test", Role::LocalAdmin, &spip.id).await;
-        let (cookie75, csrf75) = session(&db, "admin@spip75.test", Role::LocalAdmin, &other.id).await;
+        let (cookie75, csrf75) =
+            session(&db, "admin@spip75.test", Role::LocalAdmin, &other.id).await;
         let (cpip, cpip_csrf) = session(&db, "cpip@spip92.test", Role::Cpip, &spip.id).await;
         let app = web::router(AppState::with_local_files(db.clone(), config()));
         let secret = "Texte secret du 92 le {rdv.date}";
         let (status, _) = send(
             &app,
-            post_form(SUMMON, &cookie, &[("csrf_token", &csrf), ("body", secret), ("action", "enregistrer")]),
+            post_form(
+                SUMMON,
+                &cookie,
+                &[
+                    ("csrf_token", &csrf),
+                    ("body", secret),
+                    ("action", "enregistrer"),
+                ],
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::SEE_OTHER);
@@ -342,14 +370,22 @@ async fn another_organisation_gets_404_and_a_cpip_403() {
             post_form(
                 &format!("{SUMMON}{q}"),
                 &cookie75,
-                &[("csrf_token", &csrf75), ("body", "Pirate {rdv.date}"), ("action", "enregistrer")],
+                &[
+                    ("csrf_token", &csrf75),
+                    ("body", "Pirate {rdv.date}"),
+                    ("action", "enregistrer"),
+                ],
             ),
         )
         .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _) = send(
             &app,
-            post_form(&format!("{SUMMON}/national{q}"), &cookie75, &[("csrf_token", &csrf75)]),
+            post_form(
+                &format!("{SUMMON}/national{q}"),
+                &cookie75,
+                &[("csrf_token", &csrf75)],
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
@@ -365,19 +401,36 @@ async fn another_organisation_gets_404_and_a_cpip_403() {
         }
         let (status, _) = send(
             &app,
-            post_form(SUMMON, &cpip, &[("csrf_token", &cpip_csrf), ("body", "x {rdv.date}"), ("action", "enregistrer")]),
+            post_form(
+                SUMMON,
+                &cpip,
+                &[
+                    ("csrf_token", &cpip_csrf),
+                    ("body", "x {rdv.date}"),
+                    ("action", "enregistrer"),
+                ],
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _) = send(
             &app,
-            post_json("/msj/modeles/apercu", &cpip, &cpip_csrf, serde_json::json!({"body": "x"})),
+            post_json(
+                "/msj/modeles/apercu",
+                &cpip,
+                &cpip_csrf,
+                serde_json::json!({"body": "x"}),
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(overrides(&db, &spip.id).await.len(), 1);
         // Unknown kind, language or type: 404.
-        for uri in ["/msj/modeles/*/birthday/fr", "/msj/modeles/*/summon/de", "/msj/modeles/nope/summon/fr"] {
+        for uri in [
+            "/msj/modeles/*/birthday/fr",
+            "/msj/modeles/*/summon/de",
+            "/msj/modeles/nope/summon/fr",
+        ] {
             let (status, _) = send(&app, get(uri, &cookie)).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
         }
@@ -397,7 +450,12 @@ async fn the_json_preview_counts_gsm7_and_ucs2_segments() {
             async move {
                 let (status, text) = send(
                     &app,
-                    post_json("/msj/modeles/apercu", &cookie, &csrf, serde_json::json!({ "body": body })),
+                    post_json(
+                        "/msj/modeles/apercu",
+                        &cookie,
+                        &csrf,
+                        serde_json::json!({ "body": body }),
+                    ),
                 )
                 .await;
                 assert_eq!(status, StatusCode::OK, "{text}");
@@ -405,13 +463,34 @@ async fn the_json_preview_counts_gsm7_and_ucs2_segments() {
             }
         };
         let v = preview("a".repeat(160)).await;
-        assert_eq!((v["encoding"].as_str(), v["units"].as_u64(), v["segments"].as_u64()), (Some("GSM-7"), Some(160), Some(1)));
+        assert_eq!(
+            (
+                v["encoding"].as_str(),
+                v["units"].as_u64(),
+                v["segments"].as_u64()
+            ),
+            (Some("GSM-7"), Some(160), Some(1))
+        );
         let v = preview("a".repeat(161)).await;
-        assert_eq!((v["encoding"].as_str(), v["units"].as_u64(), v["segments"].as_u64()), (Some("GSM-7"), Some(161), Some(2)));
+        assert_eq!(
+            (
+                v["encoding"].as_str(),
+                v["units"].as_u64(),
+                v["segments"].as_u64()
+            ),
+            (Some("GSM-7"), Some(161), Some(2))
+        );
         assert!(v["error"].is_null());
         // One ê switches the whole text to UCS-2: 70 per SMS, 67 per part.
         let v = preview(format!("ê{}", "a".repeat(70))).await;
-        assert_eq!((v["encoding"].as_str(), v["units"].as_u64(), v["segments"].as_u64()), (Some("UCS-2"), Some(71), Some(2)));
+        assert_eq!(
+            (
+                v["encoding"].as_str(),
+                v["units"].as_u64(),
+                v["segments"].as_u64()
+            ),
+            (Some("UCS-2"), Some(71), Some(2))
+        );
         assert_eq!(v["special"], "ê");
         let v = preview("Le {rdv.date} à {rdv.heure}".into()).await;
         assert_eq!(v["rendered"], "Le lundi 3 mai 2027 à 14h30");
@@ -423,7 +502,10 @@ async fn the_json_preview_counts_gsm7_and_ucs2_segments() {
         assert_eq!(v["rendered"], "SPIP 92, 01 40 00 00 00");
         let v = preview("RDV {rdv.lieu}".into()).await;
         assert!(v["rendered"].is_null());
-        assert!(v["error"].as_str().unwrap().starts_with("Variable inconnue : {rdv.lieu}."));
+        assert!(v["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Variable inconnue : {rdv.lieu}."));
         // Without the CSRF header: refused.
         let (status, _) = send(
             &app,

@@ -114,7 +114,10 @@ pub async fn list(
         None => None,
     };
     let host_kind = organisation.as_ref().map(|o| o.kind.as_str());
-    let mut types = vec![(ANY_TYPE.to_string(), "Tous les types (texte par défaut)".to_string())];
+    let mut types = vec![(
+        ANY_TYPE.to_string(),
+        "Tous les types (texte par défaut)".to_string(),
+    )];
     types.extend(
         store::msj::places::appointment_types(&st.db)
             .await?
@@ -283,8 +286,8 @@ async fn edit_page(
     let org = t.org.as_deref();
     let texts = templates::list(&st.db, auth.scope(), org).await?;
     let current = effective_in(&texts, org, &t.type_code, &t.kind, &t.language);
-    let overridden = org.is_some()
-        && current.is_some_and(|c| is_exact(c, org, &t.type_code, &t.language));
+    let overridden =
+        org.is_some() && current.is_some_and(|c| is_exact(c, org, &t.type_code, &t.language));
     let source = current
         .map(|c| source_label(c, &t.type_code, &t.language))
         .unwrap_or_else(|| "Aucun texte : le message par défaut du logiciel est envoyé".into());
@@ -358,7 +361,10 @@ pub async fn edit(
 ) -> AppResult<Response> {
     let (t, label) = target(&auth, &st, path, &params).await?;
     let notice = if params.ok.is_some() {
-        Some(("success", "Modèle enregistré. Il sera utilisé pour les prochains envois."))
+        Some((
+            "success",
+            "Modèle enregistré. Il sera utilisé pour les prochains envois.",
+        ))
     } else if params.retabli.is_some() {
         Some(("success", "Le texte national s'applique de nouveau."))
     } else {
@@ -387,7 +393,10 @@ pub async fn submit(
         let notice = if invalid {
             None
         } else {
-            Some(("info", "Aperçu ci-dessous. Le texte n'est pas encore enregistré."))
+            Some((
+                "info",
+                "Aperçu ci-dessous. Le texte n'est pas encore enregistré.",
+            ))
         };
         let mut res = page(
             edit_page(
@@ -471,9 +480,9 @@ pub async fn revert(
         return Err(AppError::NotFound);
     };
     let texts = templates::list(&st.db, auth.scope(), Some(org)).await?;
-    let own = texts.iter().find(|x| {
-        x.kind == t.kind && is_exact(x, Some(org), &t.type_code, &t.language)
-    });
+    let own = texts
+        .iter()
+        .find(|x| x.kind == t.kind && is_exact(x, Some(org), &t.type_code, &t.language));
     if let Some(own) = own {
         templates::delete_override(&st.db, auth.scope(), &own.id).await?;
     }

@@ -132,11 +132,7 @@ pub(crate) fn is_exact(
 }
 
 /// Where the applicable text comes from, in French.
-pub(crate) fn source_label(
-    t: &MessageTemplate,
-    appointment_type: &str,
-    language: &str,
-) -> String {
+pub(crate) fn source_label(t: &MessageTemplate, appointment_type: &str, language: &str) -> String {
     let mut s = if t.organisation_id.is_some() {
         "Texte de votre service".to_string()
     } else {
@@ -168,7 +164,8 @@ pub(crate) fn stop_line(public_url: &str) -> String {
     format!("\nSTOP SMS : {public_url}/stop/abcdefghijkm")
 }
 
-const GSM7_EXPLANATION: &str = "Le texte n'utilise que l'alphabet standard des SMS (GSM-7) : un SMS contient \
+const GSM7_EXPLANATION: &str =
+    "Le texte n'utilise que l'alphabet standard des SMS (GSM-7) : un SMS contient \
     jusqu'à 160 caractères (153 par SMS quand le message est découpé en plusieurs SMS).";
 const UCS2_EXPLANATION: &str = "Le texte contient au moins un caractère hors de l'alphabet standard des SMS \
     (par exemple ê, ç, â, î, ô, û, l'apostrophe courbe ’ ou les guillemets « ») : tout le message est alors \
