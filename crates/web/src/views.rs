@@ -85,6 +85,7 @@ pub fn nav_for(role: Role, path: &str, demo: bool) -> Vec<NavItem> {
     items.extend(msj::nav(role));
     items.extend(msj_admin::nav(role));
     items.extend(parquet::nav(role));
+    items.extend(crate::handlers::templates::nav(role));
     if role.manages_users() {
         items.push(("Utilisateurs", "/admin/utilisateurs"));
     }
