@@ -21,6 +21,7 @@ pub async fn home(auth: Auth) -> AppResult<Response> {
     let mut tiles = super::msj::tiles(u.role);
     tiles.extend(super::msj_admin::tiles(u.role));
     tiles.extend(super::parquet::tiles(u.role));
+    tiles.extend(super::templates::tiles(u.role));
     tiles.push(Tile {
         title: "Mon compte",
         text: "Vos informations et la sécurité de votre compte.",
