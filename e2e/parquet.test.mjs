@@ -256,5 +256,42 @@ for (const backend of backends()) {
       assert.equal(refused.headers.get('content-type'), 'application/problem+json');
       await ctx.close();
     });
+
+    test('the national admin opens the statistics and onboards an administration with its first manager', async () => {
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await login(page, app.base, 'admin@demo.passerelle.fr');
+      await visit(page, app.base + '/info-parquet/statistiques');
+      assert.match(await page.locator('h1').innerText(), /Statistiques Info Parquet/);
+      assert.ok(await page.locator('bar-chart').count() >= 1, 'a DSFR chart');
+      assert.match(await page.locator('#par-administration-table-caption').innerText(), /Par administration/);
+      assert.match(await page.locator('table:has(#par-administration-table-caption)').innerText(), /DDETS des Hauts-de-Seine/);
+      const csv = await page.request.get(app.base + '/info-parquet/statistiques.csv');
+      assert.equal(csv.status(), 200);
+      const text = await csv.text();
+      assert.ok(text.startsWith('\ufeffDimension;Libellé;Signalements envoyés;'), 'BOM and ; for Excel');
+      assert.match(text, /\r\nAdministration;DDETS des Hauts-de-Seine/);
+
+      await visit(page, app.base + '/info-parquet/administrations');
+      assert.match(await page.locator('table').first().innerText(), /DDETS des Hauts-de-Seine/);
+      await page.fill('#name', 'Mairie de Puteaux');
+      await page.fill('#departement', '92');
+      await page.fill('#services', 'Police municipale de Puteaux\nService de l\'urbanisme de Puteaux');
+      await page.fill('#first_name', 'Inès');
+      await page.fill('#last_name', 'Martin');
+      await page.fill('#email', 'pas-une-adresse');
+      await submit(page, 'button:has-text("Créer l\'administration")');
+      assert.ok(await page.locator('#email-erreur').isVisible(), 'the e-mail is refused at its field');
+      assert.equal(await page.inputValue('#name'), 'Mairie de Puteaux', 'input kept');
+      await page.fill('#email', 'ines.martin@puteaux.test');
+      await submit(page, 'button:has-text("Créer l\'administration")');
+      assert.match(await page.locator('.fr-alert--success').innerText(), /Invitation envoyée à ines\.martin@puteaux\.test/);
+      const row = await page.locator('tr:has-text("Mairie de Puteaux")').innerText();
+      assert.match(row, /Police municipale de Puteaux/);
+      assert.match(row, /invitation en attente/);
+      await visit(page, app.base + '/demo/messages');
+      assert.match(await page.locator('main').innerText(), /ines\.martin@puteaux\.test/);
+      await ctx.close();
+    });
   });
 }

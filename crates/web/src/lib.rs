@@ -11,6 +11,7 @@ pub mod pdf;
 pub mod render;
 pub mod security;
 pub mod session;
+pub(crate) mod statistics;
 pub mod totp;
 pub mod views;
 

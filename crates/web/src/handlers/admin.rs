@@ -136,9 +136,10 @@ pub async fn invite(
     let (Some(email), Some(role), Some(org), true) = (email, role, org, errors.is_empty()) else {
         return page(users_page(&st, &auth, f, errors).await?);
     };
-    let created = users::create(
-        &st.db,
+    let created = send_invitation(
+        &st,
         &scope.actor,
+        &auth.user().display_name(),
         &NewUser {
             email: email.as_str().to_string(),
             first_name,
@@ -160,6 +161,30 @@ pub async fn invite(
         }
         Err(e) => return Err(e.into()),
     };
+    let mut p = users_page(&st, &auth, InviteForm::default(), vec![]).await?;
+    p.ctx = p
+        .ctx
+        .with_notice("success", format!("Invitation envoyée à {}.", user.email));
+    page(p)
+}
+
+/// An invitation: the account is created without a password (`new.password_hash` is ignored), with an
+/// activation link valid 7 days e-mailed through the outbox. An e-mail already in use is `StoreError::Conflict`.
+pub(crate) async fn send_invitation(
+    st: &AppState,
+    actor: &store::Actor,
+    inviter_name: &str,
+    new: &NewUser,
+) -> Result<User, StoreError> {
+    let user = users::create(
+        &st.db,
+        actor,
+        &NewUser {
+            password_hash: None,
+            ..new.clone()
+        },
+    )
+    .await?;
     let now = store::now();
     let token =
         sessions::create_user_token(&st.db, &user.id, "invite", INVITE_VALID_SECS, now).await?;
@@ -172,7 +197,7 @@ pub async fn invite(
          Pour l'activer et choisir votre mot de passe, ouvrez ce lien (valable 7 jours) :\n{link}\n\n\
          — Passerelle, ministère de la Justice",
         user.first_name,
-        auth.user().display_name(),
+        inviter_name,
         user.role.label(),
         user.organisation_name
     );
@@ -191,11 +216,7 @@ pub async fn invite(
         },
     )
     .await?;
-    let mut p = users_page(&st, &auth, InviteForm::default(), vec![]).await?;
-    p.ctx = p
-        .ctx
-        .with_notice("success", format!("Invitation envoyée à {}.", user.email));
-    page(p)
+    Ok(user)
 }
 
 fn role_choices(manager: Role, current: Role) -> Vec<Choice> {

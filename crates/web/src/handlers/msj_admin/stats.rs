@@ -5,10 +5,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, Months, NaiveDate};
-use serde::Deserialize;
+use axum::response::Response;
 use store::audit;
 use store::msj::stats::{self, AbsenteeismRow, Counts, GroupBy};
 use store::msj::{agendas, places};
@@ -16,16 +13,9 @@ use store::msj::{agendas, places};
 use super::{is_msj_user, organisation};
 use crate::error::AppResult;
 use crate::session::Auth;
+use crate::statistics::{month_label, percent, period, period_label, Csv, Period};
 use crate::views::PageCtx;
 use crate::AppState;
-
-#[derive(Deserialize, Default)]
-pub struct Period {
-    #[serde(default)]
-    pub du: Option<String>,
-    #[serde(default)]
-    pub au: Option<String>,
-}
 
 pub struct StatRow {
     pub label: String,
@@ -62,14 +52,6 @@ pub struct StatsPage {
     pub csv_href: String,
 }
 
-/// "12,5 %" or "—" when nothing was recorded.
-fn percent(v: Option<f64>) -> String {
-    match v {
-        Some(v) => format!("{:.1} %", v * 100.0).replace('.', ","),
-        None => "—".into(),
-    }
-}
-
 fn stat_row(label: String, c: &Counts) -> StatRow {
     StatRow {
         label,
@@ -78,24 +60,6 @@ fn stat_row(label: String, c: &Counts) -> StatRow {
         excused: c.excused,
         recorded: c.recorded(),
         rate: percent(c.absenteeism()),
-    }
-}
-
-fn period(q: &Period, tz: chrono_tz::Tz) -> (NaiveDate, NaiveDate) {
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    let parse = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-    };
-    let to = parse(&q.au).unwrap_or(today);
-    let from = parse(&q.du).unwrap_or_else(|| {
-        let first = NaiveDate::from_ymd_opt(to.year(), to.month(), 1).unwrap_or(to);
-        first.checked_sub_months(Months::new(11)).unwrap_or(first)
-    });
-    if from > to {
-        (to, from)
-    } else {
-        (from, to)
     }
 }
 
@@ -129,28 +93,6 @@ async fn names(st: &AppState, auth: &Auth, rows: &[AbsenteeismRow]) -> AppResult
         agendas,
         types,
     })
-}
-
-fn month_label(m: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    let (y, mo) = m.split_once('-').unwrap_or((m, ""));
-    match mo.parse::<usize>() {
-        Ok(n) if (1..=12).contains(&n) => format!("{} {y}", MONTHS[n - 1]),
-        _ => m.to_string(),
-    }
 }
 
 fn chart(
@@ -222,11 +164,7 @@ pub async fn page_handler(auth: &Auth, st: &AppState, q: &Period) -> AppResult<S
         ctx: PageCtx::new(&auth.1, "Statistiques"),
         from: from.to_string(),
         to: to.to_string(),
-        period_label: format!(
-            "du {} au {}",
-            domain::template::french_date(from),
-            domain::template::french_date(to)
-        ),
+        period_label: period_label(from, to),
         total: stat_row("Ensemble".into(), &total),
         reachable: percent(reach.share_reachable()),
         reachable_detail: format!(
@@ -249,20 +187,6 @@ pub async fn page(
     crate::handlers::page(page_handler(&auth, &st, &q).await?)
 }
 
-/// A CSV field: quoted when it holds the separator, a quote or a line break; formula-looking text neutralised
-/// (spreadsheet injection).
-fn field(s: &str) -> String {
-    let mut s = s.to_string();
-    if s.starts_with(['=', '+', '-', '@']) {
-        s.insert(0, '\'');
-    }
-    if s.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// `;`-separated, UTF-8 with BOM (so Excel reads the accents), decimal comma; one line per organisation ×
 /// agenda × type × month.
 pub async fn csv(
@@ -276,8 +200,17 @@ pub async fn csv(
     let (from, to) = period(&q, super::tz_of(&org));
     let rows = stats::absenteeism(&st.db, scope, from, to).await?;
     let n = names(&st, &auth, &rows).await?;
-    let mut out = String::from("\u{feff}");
-    out.push_str("Mois;Service;Agenda;Type de rendez-vous;Honorés;Absents;Excusés;Issues enregistrées;Taux d'absentéisme (%)\r\n");
+    let mut out = Csv::new(&[
+        "Mois",
+        "Service",
+        "Agenda",
+        "Type de rendez-vous",
+        "Honorés",
+        "Absents",
+        "Excusés",
+        "Issues enregistrées",
+        "Taux d'absentéisme (%)",
+    ]);
     for r in &rows {
         let rate = r
             .counts
@@ -298,8 +231,7 @@ pub async fn csv(
             r.counts.recorded().to_string(),
             rate,
         ];
-        out.push_str(&cols.iter().map(|c| field(c)).collect::<Vec<_>>().join(";"));
-        out.push_str("\r\n");
+        out.row(&cols);
     }
     audit::record(
         st.db.pool(),
@@ -310,31 +242,5 @@ pub async fn csv(
         Some(serde_json::json!({ "from": from.to_string(), "to": to.to_string(), "rows": rows.len() })),
     )
     .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"absenteisme-{from}-{to}.csv\""),
-            ),
-        ],
-        out,
-    )
-        .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_neutralised() {
-        assert_eq!(field("abc"), "abc");
-        assert_eq!(field("a;b"), "\"a;b\"");
-        assert_eq!(field("a\"b"), "\"a\"\"b\"");
-        assert_eq!(field("=1+1"), "'=1+1");
-        assert_eq!(percent(Some(0.125)), "12,5 %");
-        assert_eq!(percent(None), "—");
-        assert_eq!(month_label("2027-05"), "mai 2027");
-    }
+    Ok(out.into_response(&format!("absenteisme-{from}-{to}.csv")))
 }

@@ -2,10 +2,13 @@
 //!
 //! Referrer side (administration agents and managers): `/info-parquet/signalements` (list, wizard, referral page).
 //! Parquet side: `/info-parquet/parquet` (inbox); the referral page `/info-parquet/signalements/{id}` is shared and
-//! shows each side its own actions. National admin: missing routing mappings. Managers: API tokens.
+//! shows each side its own actions. National admin: missing routing mappings, onboarding of administrations.
+//! Managers: API tokens. Parquets, managers and the national admin: statistics.
 
 mod admin;
+mod onboarding;
 mod referral;
+mod stats;
 mod views;
 mod wizard;
 
@@ -59,6 +62,16 @@ pub fn routes() -> Router<AppState> {
             "/info-parquet/jetons/{id}/revoquer",
             post(admin::token_revoke),
         )
+        .route("/info-parquet/statistiques", get(stats::stats_page))
+        .route("/info-parquet/statistiques.csv", get(stats::stats_csv))
+        .route(
+            "/info-parquet/administrations",
+            get(onboarding::list).post(onboarding::create),
+        )
+        .route(
+            "/info-parquet/administrations/services",
+            post(onboarding::add_services),
+        )
 }
 
 /// Menu entries of this area for a role.
@@ -68,16 +81,22 @@ pub fn nav(role: Role) -> Vec<(&'static str, &'static str)> {
         Role::AdminManager => vec![
             ("Signalements", "/info-parquet/signalements"),
             ("Jetons d'API", "/info-parquet/jetons"),
+            ("Statistiques", "/info-parquet/statistiques"),
         ],
         Role::Admin => vec![
             ("Signalements", "/info-parquet/signalements"),
+            ("Administrations", "/info-parquet/administrations"),
             (
                 "Correspondances manquantes",
                 "/info-parquet/correspondances-manquantes",
             ),
+            ("Statistiques Info Parquet", "/info-parquet/statistiques"),
         ],
         r if r.group() == RoleGroup::Parquet => {
-            vec![("Signalements reçus", "/info-parquet/parquet")]
+            vec![
+                ("Signalements reçus", "/info-parquet/parquet"),
+                ("Statistiques", "/info-parquet/statistiques"),
+            ]
         }
         _ => vec![],
     }
@@ -99,6 +118,11 @@ pub fn tiles(role: Role) -> Vec<Tile> {
                     text: "Permettre au logiciel de votre service de déposer des signalements.",
                     href: "/info-parquet/jetons",
                 });
+                t.push(Tile {
+                    title: "Statistiques des signalements",
+                    text: "Volumes, délais de traitement et décisions des parquets pour votre administration.",
+                    href: "/info-parquet/statistiques",
+                });
             }
         }
         Role::Admin => {
@@ -108,16 +132,33 @@ pub fn tiles(role: Role) -> Vec<Tile> {
                 href: "/info-parquet/signalements",
             });
             t.push(Tile {
+                title: "Administrations",
+                text: "Ouvrir Info Parquet à une administration : ses services et son premier responsable.",
+                href: "/info-parquet/administrations",
+            });
+            t.push(Tile {
                 title: "Correspondances manquantes",
                 text: "Communes des faits sans tribunal judiciaire connu.",
                 href: "/info-parquet/correspondances-manquantes",
             });
+            t.push(Tile {
+                title: "Statistiques Info Parquet",
+                text: "Volumes, délais d'enregistrement et de décision, décisions par administration, tribunal et famille d'infractions.",
+                href: "/info-parquet/statistiques",
+            });
         }
-        r if r.group() == RoleGroup::Parquet => t.push(Tile {
-            title: "Signalements reçus",
-            text: "Les urgents d'abord : accuser réception, enregistrer, attribuer, décider.",
-            href: "/info-parquet/parquet",
-        }),
+        r if r.group() == RoleGroup::Parquet => {
+            t.push(Tile {
+                title: "Signalements reçus",
+                text: "Les urgents d'abord : accuser réception, enregistrer, attribuer, décider.",
+                href: "/info-parquet/parquet",
+            });
+            t.push(Tile {
+                title: "Statistiques",
+                text: "Volumes, délais de traitement et décisions de votre parquet.",
+                href: "/info-parquet/statistiques",
+            });
+        }
         _ => {}
     }
     t
