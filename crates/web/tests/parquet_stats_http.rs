@@ -9,7 +9,9 @@ use domain::{AlternativeKind, ClassementReason, ReferralDecision};
 use http_body_util::BodyExt;
 use store::orgs::{self, NewOrganisation};
 use store::parquet::natinf;
-use store::parquet::referrals::{self, FactsInput, PersonInput, PlaceInput, SubmitInput, UrgencyInput};
+use store::parquet::referrals::{
+    self, FactsInput, PersonInput, PlaceInput, SubmitInput, UrgencyInput,
+};
 use store::refdata::{self, Commune, Juridiction};
 use store::roles::{OrgKind, Role};
 use store::sessions::{self, Stage};
@@ -179,16 +181,20 @@ async fn referral(
             .unwrap();
     }
     if let Some((d, _)) = &decision {
-        referrals::decide(db, magistrate, &id, d, None).await.unwrap();
+        referrals::decide(db, magistrate, &id, d, None)
+            .await
+            .unwrap();
     }
-    sqlx::query("UPDATE referrals SET sent_at = $2, registered_at = $3, decided_at = $4 WHERE id = $1")
-        .bind(&id)
-        .bind(sent_at)
-        .bind(registered_after.map(|d| sent_at + d * DAY))
-        .bind(decision.map(|(_, d)| sent_at + d * DAY))
-        .execute(db.pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE referrals SET sent_at = $2, registered_at = $3, decided_at = $4 WHERE id = $1",
+    )
+    .bind(&id)
+    .bind(sent_at)
+    .bind(registered_after.map(|d| sent_at + d * DAY))
+    .bind(decision.map(|(_, d)| sent_at + d * DAY))
+    .execute(db.pool())
+    .await
+    .unwrap();
     id
 }
 
@@ -201,12 +207,32 @@ async fn referral(
 async fn world(db: Db) -> World {
     let sys = Actor::system("test");
     let national = mk_org(&db, org(OrgKind::National, "Ministère de la Justice", None)).await;
-    let admin_a = mk_org(&db, org(OrgKind::Administration, "DREETS Île-de-France", None)).await;
-    let service_a = mk_org(&db, org(OrgKind::Service, "Unité de contrôle 92", Some(&admin_a))).await;
+    let admin_a = mk_org(
+        &db,
+        org(OrgKind::Administration, "DREETS Île-de-France", None),
+    )
+    .await;
+    let service_a = mk_org(
+        &db,
+        org(OrgKind::Service, "Unité de contrôle 92", Some(&admin_a)),
+    )
+    .await;
     let admin_b = mk_org(&db, org(OrgKind::Administration, "DGFiP", None)).await;
-    let service_b = mk_org(&db, org(OrgKind::Service, "SIE de Nanterre", Some(&admin_b))).await;
-    let tj_n = mk_org(&db, org(OrgKind::Tj, "Tribunal judiciaire de Nanterre", None)).await;
-    let nanterre = mk_org(&db, org(OrgKind::Parquet, "Parquet de Nanterre", Some(&tj_n))).await;
+    let service_b = mk_org(
+        &db,
+        org(OrgKind::Service, "SIE de Nanterre", Some(&admin_b)),
+    )
+    .await;
+    let tj_n = mk_org(
+        &db,
+        org(OrgKind::Tj, "Tribunal judiciaire de Nanterre", None),
+    )
+    .await;
+    let nanterre = mk_org(
+        &db,
+        org(OrgKind::Parquet, "Parquet de Nanterre", Some(&tj_n)),
+    )
+    .await;
     let tj_p = mk_org(&db, org(OrgKind::Tj, "Tribunal judiciaire de Paris", None)).await;
     let paris = mk_org(&db, org(OrgKind::Parquet, "Parquet de Paris", Some(&tj_p))).await;
     let commune = |insee: &str, name: &str, dep: &str| Commune {
@@ -218,7 +244,10 @@ async fn world(db: Db) -> World {
     refdata::upsert_communes(
         &db,
         &sys,
-        &[commune("92050", "Nanterre", "92"), commune("75056", "Paris", "75")],
+        &[
+            commune("92050", "Nanterre", "92"),
+            commune("75056", "Paris", "75"),
+        ],
         &|_| {},
     )
     .await
@@ -257,7 +286,13 @@ async fn world(db: Db) -> World {
     let agent_a = login(&db, "agent@dreets.test", Role::AdminAgent, &service_a).await;
     let agent_b = login(&db, "agent@dgfip.test", Role::AdminAgent, &service_b).await;
     let nanterre_greffe = login(&db, "greffe@nanterre.test", Role::ParquetGreffe, &nanterre).await;
-    let nanterre_mag = login(&db, "substitut@nanterre.test", Role::ParquetMagistrate, &nanterre).await;
+    let nanterre_mag = login(
+        &db,
+        "substitut@nanterre.test",
+        Role::ParquetMagistrate,
+        &nanterre,
+    )
+    .await;
     let paris_greffe = login(&db, "greffe@paris.test", Role::ParquetGreffe, &paris).await;
     let paris_mag = login(&db, "substitut@paris.test", Role::ParquetMagistrate, &paris).await;
 
@@ -271,10 +306,58 @@ async fn world(db: Db) -> World {
         alternative: AlternativeKind::Stage,
     };
     let a = &agent_a.scope;
-    referral(&db, a, g, m, "92050", "7875", false, t0, Some(2), Some((classement, 10))).await;
-    referral(&db, a, g, m, "92050", "7875", false, t0, Some(4), Some((poursuites, 20))).await;
-    referral(&db, a, &paris_greffe.scope, &paris_mag.scope, "75056", "7875", true, t0, Some(1), None).await;
-    referral(&db, &agent_b.scope, g, m, "92050", "7151", false, t0, Some(5), Some((stage, 30))).await;
+    referral(
+        &db,
+        a,
+        g,
+        m,
+        "92050",
+        "7875",
+        false,
+        t0,
+        Some(2),
+        Some((classement, 10)),
+    )
+    .await;
+    referral(
+        &db,
+        a,
+        g,
+        m,
+        "92050",
+        "7875",
+        false,
+        t0,
+        Some(4),
+        Some((poursuites, 20)),
+    )
+    .await;
+    referral(
+        &db,
+        a,
+        &paris_greffe.scope,
+        &paris_mag.scope,
+        "75056",
+        "7875",
+        true,
+        t0,
+        Some(1),
+        None,
+    )
+    .await;
+    referral(
+        &db,
+        &agent_b.scope,
+        g,
+        m,
+        "92050",
+        "7151",
+        false,
+        t0,
+        Some(5),
+        Some((stage, 30)),
+    )
+    .await;
 
     World {
         app: web::router(AppState::with_local_files(db.clone(), config())),
@@ -289,7 +372,10 @@ async fn world(db: Db) -> World {
     }
 }
 
-async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, String, axum::http::HeaderMap) {
+async fn send(
+    app: &axum::Router,
+    req: Request<Body>,
+) -> (StatusCode, String, axum::http::HeaderMap) {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -297,7 +383,11 @@ async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, String, ax
     (status, String::from_utf8(body).unwrap(), headers)
 }
 
-async fn get(app: &axum::Router, uri: &str, who: &Login) -> (StatusCode, String, axum::http::HeaderMap) {
+async fn get(
+    app: &axum::Router,
+    uri: &str,
+    who: &Login,
+) -> (StatusCode, String, axum::http::HeaderMap) {
     send(
         app,
         Request::get(uri)
@@ -308,7 +398,12 @@ async fn get(app: &axum::Router, uri: &str, who: &Login) -> (StatusCode, String,
     .await
 }
 
-async fn post(app: &axum::Router, uri: &str, who: &Login, form: &[(&str, &str)]) -> (StatusCode, String) {
+async fn post(
+    app: &axum::Router,
+    uri: &str,
+    who: &Login,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
     let mut fields: Vec<(&str, &str)> = vec![("csrf_token", &who.csrf)];
     fields.extend_from_slice(form);
     let body = serde_urlencoded::to_string(&fields).unwrap();
@@ -339,10 +434,20 @@ async fn statistics_figures_are_right_and_scoped_on_both_backends() {
         // National admin: everything.
         let (s, csv, h) = get(app, "/info-parquet/statistiques.csv", &w.admin).await;
         assert_eq!(s, StatusCode::OK);
-        assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
-        assert!(h[header::CONTENT_DISPOSITION].to_str().unwrap().contains("attachment"));
+        assert!(h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        assert!(h[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("attachment"));
         assert!(csv.starts_with('\u{feff}'), "BOM for Excel");
-        assert!(csv.lines().next().unwrap().contains(";Signalements envoyés;"));
+        assert!(csv
+            .lines()
+            .next()
+            .unwrap()
+            .contains(";Signalements envoyés;"));
         // sent; urgent; registered; decided; poursuites; alternatives; classements;
         // registration median/average (1, 2, 4, 5 days); decision median/average (10, 20, 30 days).
         assert_eq!(
@@ -361,13 +466,20 @@ async fn statistics_figures_are_right_and_scoped_on_both_backends() {
             csv_line(&csv, "Tribunal judiciaire;Tribunal judiciaire de Nanterre"),
             "Tribunal judiciaire;Tribunal judiciaire de Nanterre;3;0;3;3;1;1;1;4,0;3,7;20,0;20,0"
         );
-        assert!(csv_line(&csv, "Tribunal judiciaire;Tribunal judiciaire de Paris").starts_with(
-            "Tribunal judiciaire;Tribunal judiciaire de Paris;1;1;1;0;"
-        ));
+        assert!(
+            csv_line(&csv, "Tribunal judiciaire;Tribunal judiciaire de Paris")
+                .starts_with("Tribunal judiciaire;Tribunal judiciaire de Paris;1;1;1;0;")
+        );
         assert!(csv_line(&csv, "Famille NATINF;Travail illégal;3;").len() > 10);
         assert!(csv_line(&csv, "Famille NATINF;Atteintes aux biens;1;").len() > 10);
-        assert_eq!(csv_line(&csv, "Motif de classement"), "Motif de classement;Auteur inconnu;1");
-        assert_eq!(csv_line(&csv, "Alternative aux poursuites"), "Alternative aux poursuites;Stage ou formation;1");
+        assert_eq!(
+            csv_line(&csv, "Motif de classement"),
+            "Motif de classement;Auteur inconnu;1"
+        );
+        assert_eq!(
+            csv_line(&csv, "Alternative aux poursuites"),
+            "Alternative aux poursuites;Stage ou formation;1"
+        );
         let month = store::parquet::stats::month_of(store::now() - 40 * DAY);
         assert!(csv_line(&csv, &format!("Mois;{month};")).starts_with(&format!("Mois;{month};4;")));
         // The default period is the last twelve months.
@@ -417,11 +529,21 @@ async fn statistics_figures_are_right_and_scoped_on_both_backends() {
         assert_eq!(s, StatusCode::FORBIDDEN);
 
         // A period without referrals: zeros, no chart, no error; reversed bounds are accepted.
-        let (s, csv, _) = get(app, "/info-parquet/statistiques.csv?du=2020-03-31&au=2020-01-01", &w.admin).await;
+        let (s, csv, _) = get(
+            app,
+            "/info-parquet/statistiques.csv?du=2020-03-31&au=2020-01-01",
+            &w.admin,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK);
         assert!(csv_line(&csv, "Ensemble").starts_with("Ensemble;Ensemble;0;0;0;0;"));
         assert_eq!(csv.lines().filter(|l| l.starts_with("Mois;")).count(), 3);
-        let (s, html, _) = get(app, "/info-parquet/statistiques?du=2020-01-01&au=2020-03-31", &w.admin).await;
+        let (s, html, _) = get(
+            app,
+            "/info-parquet/statistiques?du=2020-01-01&au=2020-03-31",
+            &w.admin,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("Aucune décision sur la période."));
         assert!(!html.contains("<bar-chart x="));
@@ -438,7 +560,10 @@ async fn onboarding_is_for_the_national_admin_and_invites_the_first_manager() {
             ("name", "Mairie de Courbevoie"),
             ("departement", "92"),
             ("time_zone", "Europe/Paris"),
-            ("services", "Police municipale de Courbevoie\r\n\r\n  Service urbanisme de Courbevoie  "),
+            (
+                "services",
+                "Police municipale de Courbevoie\r\n\r\n  Service urbanisme de Courbevoie  ",
+            ),
             ("first_name", "Inès"),
             ("last_name", "Martin"),
             ("email", "ines.martin@courbevoie.test"),
@@ -453,15 +578,20 @@ async fn onboarding_is_for_the_national_admin_and_invites_the_first_manager() {
                 app,
                 "/info-parquet/administrations/services",
                 who,
-                &[("administration_id", &w.admin_a), ("new_services", "Unité 93")],
+                &[
+                    ("administration_id", &w.admin_a),
+                    ("new_services", "Unité 93"),
+                ],
             )
             .await;
             assert_eq!(s, StatusCode::FORBIDDEN);
         }
-        assert!(orgs::find_by_name(&w.db, OrgKind::Administration, "Mairie de Courbevoie")
-            .await
-            .unwrap()
-            .is_none());
+        assert!(
+            orgs::find_by_name(&w.db, OrgKind::Administration, "Mairie de Courbevoie")
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         let (s, html, _) = get(app, "/info-parquet/administrations", &w.admin).await;
         assert_eq!(s, StatusCode::OK);
@@ -491,11 +621,17 @@ async fn onboarding_is_for_the_national_admin_and_invites_the_first_manager() {
         assert!(html.contains("Saisissez le nom du responsable"));
         assert!(html.contains("Un compte existe déjà avec cette adresse e-mail."));
         assert!(html.contains("value=\"Inès\""));
-        assert!(orgs::find_by_name(&w.db, OrgKind::Service, "Nouveau").await.unwrap().is_none());
+        assert!(orgs::find_by_name(&w.db, OrgKind::Service, "Nouveau")
+            .await
+            .unwrap()
+            .is_none());
 
         let (s, html) = post(app, "/info-parquet/administrations", &w.admin, &form).await;
         assert_eq!(s, StatusCode::OK, "{html}");
-        assert!(html.contains("Invitation envoyée à ines.martin@courbevoie.test"), "{html}");
+        assert!(
+            html.contains("Invitation envoyée à ines.martin@courbevoie.test"),
+            "{html}"
+        );
         let mairie = orgs::find_by_name(&w.db, OrgKind::Administration, "Mairie de Courbevoie")
             .await
             .unwrap()
@@ -503,7 +639,13 @@ async fn onboarding_is_for_the_national_admin_and_invites_the_first_manager() {
         assert_eq!(mairie.departement.as_deref(), Some("92"));
         let services = orgs::children(&w.db, &mairie.id).await.unwrap();
         let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["Police municipale de Courbevoie", "Service urbanisme de Courbevoie"]);
+        assert_eq!(
+            names,
+            [
+                "Police municipale de Courbevoie",
+                "Service urbanisme de Courbevoie"
+            ]
+        );
         assert!(services.iter().all(|s| s.kind == OrgKind::Service));
         let manager = users::find_by_email(&w.db, "ines.martin@courbevoie.test")
             .await
@@ -511,11 +653,18 @@ async fn onboarding_is_for_the_national_admin_and_invites_the_first_manager() {
             .expect("manager invited");
         assert_eq!(manager.role, Role::AdminManager);
         assert_eq!(manager.organisation_id, mairie.id);
-        assert!(manager.password_hash.is_none(), "an invitation has no password");
-        let mails = outbox::list_for_recipient(&w.db, "ines.martin@courbevoie.test").await.unwrap();
+        assert!(
+            manager.password_hash.is_none(),
+            "an invitation has no password"
+        );
+        let mails = outbox::list_for_recipient(&w.db, "ines.martin@courbevoie.test")
+            .await
+            .unwrap();
         assert_eq!(mails.len(), 1);
         assert_eq!(mails[0].kind, "invitation");
-        assert!(mails[0].body.contains("http://passerelle.test/mot-de-passe/nouveau?jeton="));
+        assert!(mails[0]
+            .body
+            .contains("http://passerelle.test/mot-de-passe/nouveau?jeton="));
         assert!(mails[0].body.contains("Responsable (administration)"));
         assert!(mails[0].body.contains("Mairie de Courbevoie"));
         let (_, html, _) = get(app, "/info-parquet/administrations", &w.admin).await;
@@ -526,7 +675,10 @@ async fn onboarding_is_for_the_national_admin_and_invites_the_first_manager() {
             app,
             "/info-parquet/administrations/services",
             &w.admin,
-            &[("administration_id", &mairie.id), ("new_services", "État civil de Courbevoie")],
+            &[
+                ("administration_id", &mairie.id),
+                ("new_services", "État civil de Courbevoie"),
+            ],
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{html}");
@@ -536,7 +688,10 @@ async fn onboarding_is_for_the_national_admin_and_invites_the_first_manager() {
             app,
             "/info-parquet/administrations/services",
             &w.admin,
-            &[("administration_id", &w.service_a), ("new_services", "Sous-service")],
+            &[
+                ("administration_id", &w.service_a),
+                ("new_services", "Sous-service"),
+            ],
         )
         .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
@@ -545,19 +700,26 @@ async fn onboarding_is_for_the_national_admin_and_invites_the_first_manager() {
 }
 
 #[tokio::test]
-async fn an_administration_manager_manages_its_administration_users_with_administration_roles_only() {
+async fn an_administration_manager_manages_its_administration_users_with_administration_roles_only()
+{
     on_each_backend(|db| async move {
         let w = world(db).await;
         let app = &w.app;
         let (s, html, _) = get(app, "/admin/utilisateurs", &w.manager_a).await;
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("agent@dreets.test"));
-        assert!(!html.contains("agent@dgfip.test"), "another administration's users are hidden");
+        assert!(
+            !html.contains("agent@dgfip.test"),
+            "another administration's users are hidden"
+        );
         assert!(!html.contains("greffe@nanterre.test"));
         assert!(!html.contains("value=\"parquet_magistrate\""));
         assert!(!html.contains("value=\"admin\""));
         assert!(html.contains("value=\"administration_agent\""));
-        assert!(!html.contains("DGFiP"), "another administration is not offered");
+        assert!(
+            !html.contains("DGFiP"),
+            "another administration is not offered"
+        );
 
         let manager = &w.manager_a;
         let invite = |role: &'static str, org: String| async move {
@@ -580,20 +742,46 @@ async fn an_administration_manager_manages_its_administration_users_with_adminis
         assert!(html.contains("Choisissez un rôle dans la liste."));
         let (_, html) = invite("admin", w.service_a.clone()).await;
         assert!(html.contains("Choisissez un rôle dans la liste."));
-        let dgfip = orgs::find_by_name(&w.db, OrgKind::Administration, "DGFiP").await.unwrap().unwrap();
+        let dgfip = orgs::find_by_name(&w.db, OrgKind::Administration, "DGFiP")
+            .await
+            .unwrap()
+            .unwrap();
         let (_, html) = invite("administration_agent", dgfip.id).await;
         assert!(html.contains("Choisissez une organisation dans la liste."));
-        assert!(users::find_by_email(&w.db, "leo@dreets.test").await.unwrap().is_none());
+        assert!(users::find_by_email(&w.db, "leo@dreets.test")
+            .await
+            .unwrap()
+            .is_none());
         // An agent of its own service: invited.
         let (s, html) = invite("administration_agent", w.service_a.clone()).await;
         assert_eq!(s, StatusCode::OK);
-        assert!(html.contains("Invitation envoyée à leo@dreets.test"), "{html}");
-        let leo = users::find_by_email(&w.db, "leo@dreets.test").await.unwrap().unwrap();
+        assert!(
+            html.contains("Invitation envoyée à leo@dreets.test"),
+            "{html}"
+        );
+        let leo = users::find_by_email(&w.db, "leo@dreets.test")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(leo.role, Role::AdminAgent);
-        assert_eq!(outbox::list_for_recipient(&w.db, "leo@dreets.test").await.unwrap().len(), 1);
+        assert_eq!(
+            outbox::list_for_recipient(&w.db, "leo@dreets.test")
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         // Another administration's user cannot be opened.
-        let other = users::find_by_email(&w.db, "agent@dgfip.test").await.unwrap().unwrap();
-        let (s, _, _) = get(app, &format!("/admin/utilisateurs/{}", other.id), &w.manager_a).await;
+        let other = users::find_by_email(&w.db, "agent@dgfip.test")
+            .await
+            .unwrap()
+            .unwrap();
+        let (s, _, _) = get(
+            app,
+            &format!("/admin/utilisateurs/{}", other.id),
+            &w.manager_a,
+        )
+        .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
     })
     .await;

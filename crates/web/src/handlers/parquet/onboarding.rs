@@ -175,7 +175,9 @@ async fn check_services(
         {
             errors.push(
                 field,
-                format!("Un service « {n} » existe déjà : précisez le nom (par exemple avec la ville)."),
+                format!(
+                    "Un service « {n} » existe déjà : précisez le nom (par exemple avec la ville)."
+                ),
             );
         }
     }
@@ -258,14 +260,15 @@ pub async fn create(
         phone: None,
         email: None,
     };
-    let administration = match orgs::create(&st.db, actor, &org(OrgKind::Administration, &name, None)).await {
-        Ok(a) => a,
-        Err(StoreError::Conflict(_)) => {
-            errors.push("name", "Une administration porte déjà ce nom.");
-            return invalid(build(&st, &auth, errors, f).await?);
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let administration =
+        match orgs::create(&st.db, actor, &org(OrgKind::Administration, &name, None)).await {
+            Ok(a) => a,
+            Err(StoreError::Conflict(_)) => {
+                errors.push("name", "Une administration porte déjà ce nom.");
+                return invalid(build(&st, &auth, errors, f).await?);
+            }
+            Err(e) => return Err(e.into()),
+        };
     for s in &services {
         orgs::create(
             &st.db,
