@@ -264,7 +264,7 @@ for (const backend of backends()) {
       await visit(page, app.base + '/info-parquet/statistiques');
       assert.match(await page.locator('h1').innerText(), /Statistiques Info Parquet/);
       assert.ok(await page.locator('bar-chart').count() >= 1, 'a DSFR chart');
-      assert.match(await page.locator('#par-administration-table-caption').innerText(), /Par administration/);
+      assert.match(await page.locator('#par-administration-table-caption').textContent(), /Par administration/);
       assert.match(await page.locator('table:has(#par-administration-table-caption)').innerText(), /DDETS des Hauts-de-Seine/);
       const csv = await page.request.get(app.base + '/info-parquet/statistiques.csv');
       assert.equal(csv.status(), 200);
