@@ -9,7 +9,14 @@ pub struct NavItem {
     pub label: &'static str,
     pub href: &'static str,
     pub current: bool,
+    /// A drop-down group (DSFR `fr-menu`) when not empty; `href` is then unused.
+    pub children: Vec<NavItem>,
+    /// Id of the group's collapsible list.
+    pub id: &'static str,
 }
+
+/// Above this many links the menu is grouped by area, so that it fits on one line.
+const FLAT_MENU_MAX: usize = 10;
 
 pub struct UserBadge {
     pub name: String,
@@ -80,35 +87,56 @@ impl PageCtx {
 
 /// The menu of a role: only what it may open.
 pub fn nav_for(role: Role, path: &str, demo: bool) -> Vec<NavItem> {
-    use crate::handlers::{msj, msj_admin, parquet};
-    let mut items: Vec<(&'static str, &'static str)> = vec![("Accueil", "/accueil")];
-    items.extend(msj::nav(role));
-    items.extend(msj_admin::nav(role));
-    items.extend(parquet::nav(role));
-    items.extend(crate::handlers::templates::nav(role));
+    use crate::handlers::{msj, msj_admin, parquet, templates};
+    let mut msj_links = msj::nav(role);
+    msj_links.extend(msj_admin::nav(role));
+    msj_links.extend(templates::nav(role));
+    if role.is_msj() || role.is_national_admin() {
+        msj_links.push(("Messages en échec", "/messages/echecs"));
+    }
+    let parquet_links = parquet::nav(role);
+    let mut admin_links = vec![];
     if role.manages_users() {
-        items.push(("Utilisateurs", "/admin/utilisateurs"));
+        admin_links.push(("Utilisateurs", "/admin/utilisateurs"));
     }
     if role.is_national_admin() {
-        items.push(("Organisations", "/admin/organisations"));
+        admin_links.push(("Organisations", "/admin/organisations"));
     }
     if role.manages_users() {
-        items.push(("Journal d'audit", "/admin/journal"));
+        admin_links.push(("Journal d'audit", "/admin/journal"));
     }
-    if role.is_msj() || role.is_national_admin() {
-        items.push(("Messages en échec", "/messages/echecs"));
+    let link = |(label, href): (&'static str, &'static str)| NavItem {
+        label,
+        href,
+        current: path == href || (href != "/accueil" && path.starts_with(href)),
+        children: vec![],
+        id: "",
+    };
+    let groups = [
+        ("Mon Suivi Justice", "menu-msj", msj_links),
+        ("Info Parquet", "menu-info-parquet", parquet_links),
+        ("Administration", "menu-administration", admin_links),
+    ];
+    let total: usize = groups.iter().map(|g| g.2.len()).sum::<usize>() + 1 + usize::from(demo);
+    let mut items = vec![link(("Accueil", "/accueil"))];
+    for (label, id, links) in groups {
+        if total <= FLAT_MENU_MAX || links.len() < 2 {
+            items.extend(links.into_iter().map(link));
+        } else {
+            let children: Vec<NavItem> = links.into_iter().map(link).collect();
+            items.push(NavItem {
+                label,
+                href: "",
+                current: children.iter().any(|c| c.current),
+                children,
+                id,
+            });
+        }
     }
     if demo {
-        items.push(("Messages envoyés (démo)", "/demo/messages"));
+        items.push(link(("Messages envoyés (démo)", "/demo/messages")));
     }
     items
-        .into_iter()
-        .map(|(label, href)| NavItem {
-            label,
-            href,
-            current: path == href || (href != "/accueil" && path.starts_with(href)),
-        })
-        .collect()
 }
 
 /// "23/11/2026 à 14h05" in Europe/Paris, for timestamps shown to agents.
