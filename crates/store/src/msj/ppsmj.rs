@@ -446,6 +446,31 @@ fn phone_key(p: &PhoneNumber) -> String {
     p.national_display().replace(' ', "")
 }
 
+/// Binds the 18 editable columns of a record, in the order both the INSERT and the UPDATE list them.
+fn bind_fields<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    v: &'q Valid,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(&v.first_name)
+        .bind(&v.last_name)
+        .bind(crate::search_key(&v.first_name))
+        .bind(crate::search_key(&v.last_name))
+        .bind(v.birth_date.to_string())
+        .bind(v.phone.as_ref().map(|p| p.as_e164().to_string()))
+        .bind(v.phone.as_ref().map(phone_key))
+        .bind(i64::from(v.phone.as_ref().is_some_and(|p| p.is_mobile())))
+        .bind(i64::from(v.no_phone))
+        .bind(i64::from(v.refused_phone))
+        .bind(i64::from(v.phone_shared))
+        .bind(v.email.as_ref().map(|e| e.as_str().to_string()))
+        .bind(v.appi_number.as_ref().map(|a| a.as_str().to_string()))
+        .bind(v.address.as_deref())
+        .bind(v.city.as_deref())
+        .bind(v.language.as_str())
+        .bind(v.referent_user_id.as_deref())
+        .bind(v.prosecutor_case_number.as_deref())
+}
+
 /// Inserts a validated record in the caller's transaction (form and APPI import share it).
 pub(crate) async fn insert_tx(
     tx: &mut Tx<'_>,
@@ -456,7 +481,7 @@ pub(crate) async fn insert_tx(
     now: i64,
 ) -> MsjResult<String> {
     let id = crate::new_id();
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO ppsmj (id, organisation_id, first_name, last_name, first_name_key, last_name_key, birth_date, \
          phone, phone_key, phone_mobile, no_phone, refused_phone, phone_shared, email, appi_number, address, city, \
          language, referent_user_id, prosecutor_case_number, source, last_activity_at, created_by, created_at, \
@@ -464,31 +489,14 @@ pub(crate) async fn insert_tx(
          $20, $21, $22, $23, $22, $22)",
     )
     .bind(&id)
-    .bind(organisation_id)
-    .bind(&v.first_name)
-    .bind(&v.last_name)
-    .bind(crate::search_key(&v.first_name))
-    .bind(crate::search_key(&v.last_name))
-    .bind(v.birth_date.to_string())
-    .bind(v.phone.as_ref().map(|p| p.as_e164().to_string()))
-    .bind(v.phone.as_ref().map(phone_key))
-    .bind(i64::from(v.phone.as_ref().is_some_and(|p| p.is_mobile())))
-    .bind(i64::from(v.no_phone))
-    .bind(i64::from(v.refused_phone))
-    .bind(i64::from(v.phone_shared))
-    .bind(v.email.as_ref().map(|e| e.as_str().to_string()))
-    .bind(v.appi_number.as_ref().map(|a| a.as_str().to_string()))
-    .bind(v.address.as_deref())
-    .bind(v.city.as_deref())
-    .bind(v.language.as_str())
-    .bind(v.referent_user_id.as_deref())
-    .bind(v.prosecutor_case_number.as_deref())
-    .bind(source)
-    .bind(now)
-    .bind(scope.actor.user_id.as_deref())
-    .execute(&mut **tx)
-    .await
-    .map_err(unique_to_field)?;
+    .bind(organisation_id);
+    bind_fields(q, v)
+        .bind(source)
+        .bind(now)
+        .bind(scope.actor.user_id.as_deref())
+        .execute(&mut **tx)
+        .await
+        .map_err(unique_to_field)?;
     sqlx::query(
         "INSERT INTO ppsmj_organisations (ppsmj_id, organisation_id, since) VALUES ($1, $2, $3)",
     )
@@ -555,7 +563,7 @@ pub async fn update(
     let today = org_today(&mut tx, &before.organisation_id, now).await?;
     let v = validate(input, today).map_err(MsjError::Invalid)?;
     check_uniques(&mut tx, scope, &v, Some(id)).await?;
-    sqlx::query(
+    let q = sqlx::query(
         "UPDATE ppsmj SET first_name = $2, last_name = $3, first_name_key = $4, last_name_key = $5, \
          birth_date = $6, phone = $7, phone_key = $8, phone_mobile = $9, no_phone = $10, refused_phone = $11, \
          phone_shared = $12, email = $13, appi_number = $14, address = $15, city = $16, language = $17, \
@@ -563,29 +571,12 @@ pub async fn update(
          sms_opt_out_at = CASE WHEN phone IS NOT DISTINCT FROM $7 THEN sms_opt_out_at ELSE NULL END \
          WHERE id = $1",
     )
-    .bind(id)
-    .bind(&v.first_name)
-    .bind(&v.last_name)
-    .bind(crate::search_key(&v.first_name))
-    .bind(crate::search_key(&v.last_name))
-    .bind(v.birth_date.to_string())
-    .bind(v.phone.as_ref().map(|p| p.as_e164().to_string()))
-    .bind(v.phone.as_ref().map(phone_key))
-    .bind(i64::from(v.phone.as_ref().is_some_and(|p| p.is_mobile())))
-    .bind(i64::from(v.no_phone))
-    .bind(i64::from(v.refused_phone))
-    .bind(i64::from(v.phone_shared))
-    .bind(v.email.as_ref().map(|e| e.as_str().to_string()))
-    .bind(v.appi_number.as_ref().map(|a| a.as_str().to_string()))
-    .bind(v.address.as_deref())
-    .bind(v.city.as_deref())
-    .bind(v.language.as_str())
-    .bind(v.referent_user_id.as_deref())
-    .bind(v.prosecutor_case_number.as_deref())
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(unique_to_field)?;
+    .bind(id);
+    bind_fields(q, &v)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(unique_to_field)?;
     // Which fields changed, by name only: the values are personal data.
     let after = fetch_tx(&mut tx, scope, id).await?;
     let changed = changed_fields(&before, &after);
