@@ -15,6 +15,44 @@ const { SMTPServer } = require('smtp-server');
 const { simpleParser } = require('mailparser');
 const { Client } = require('pg');
 
+/**
+ * The tests' clock. `E2E_NOW` (an ISO 8601 instant) makes the whole browser suite run as if it were that instant:
+ * every `passerelle demo` started here gets `PASSERELLE_NOW` (its clock starts there and runs on), and the tests
+ * pick their dates from `clockNow()`, never from `Date.now()`. Unset: the real time. scripts/e2e-instants.sh runs
+ * the calendar-sensitive files at chosen instants (a Tuesday morning, a Sunday night, a DST change, 31 December).
+ */
+const clockOffsetMs = process.env.E2E_NOW ? Date.parse(process.env.E2E_NOW) - Date.now() : 0;
+if (Number.isNaN(clockOffsetMs)) throw new Error('E2E_NOW is not an ISO 8601 instant: ' + process.env.E2E_NOW);
+
+/** Milliseconds since the epoch on the tests' clock (the same clock as the passerelle processes started here). */
+export function clockNow() {
+  return Date.now() + clockOffsetMs;
+}
+
+/** Metropolitan French public holidays of a year, as YYYY-MM-DD (fixed dates and the Easter-based ones). */
+export function frenchHolidays(year) {
+  // Anonymous Gregorian algorithm (Meeus/Jones/Butcher) for Easter Sunday.
+  const a = year % 19, b = Math.floor(year / 100), c = year % 100, d = Math.floor(b / 4), e = b % 4;
+  const f = Math.floor((b + 8) / 25), g = Math.floor((b - f + 1) / 3), h = (19 * a + b - d - g + 15) % 30;
+  const i = Math.floor(c / 4), k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7, m = Math.floor((a + 11 * h + 22 * l) / 451);
+  const month = Math.floor((h + l - 7 * m + 114) / 31), day = ((h + l - 7 * m + 114) % 31) + 1;
+  const easter = Date.UTC(year, month - 1, day);
+  const shifted = (days) => new Date(easter + days * 86400000).toISOString().slice(0, 10);
+  const fixed = ['01-01', '05-01', '05-08', '07-14', '08-15', '11-01', '11-11', '12-25'].map((md) => `${year}-${md}`);
+  return new Set([...fixed, shifted(1), shifted(39), shifted(50)]);
+}
+
+/** A working day (Monday–Friday, not a public holiday) at least `daysAhead` days after the tests' today, YYYY-MM-DD. */
+export function futureWorkingDay(daysAhead) {
+  const d = new Date(clockNow() + daysAhead * 86400000);
+  for (;;) {
+    const iso = d.toISOString().slice(0, 10);
+    const wd = d.getUTCDay();
+    if (wd !== 0 && wd !== 6 && !frenchHolidays(d.getUTCFullYear()).has(iso)) return iso;
+    d.setUTCDate(d.getUTCDate() + 1);
+  }
+}
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -75,6 +113,7 @@ export async function startSmtp() {
 
 /** Which databases the browser tests run on: SQLite always, PostgreSQL unless unreachable outside CI. */
 export function backends() {
+  if (process.env.E2E_BACKENDS) return process.env.E2E_BACKENDS.split(',');
   return process.env.PASSERELLE_SKIP_PG === '1' ? ['sqlite'] : ['sqlite', 'postgres'];
 }
 
@@ -106,6 +145,7 @@ export async function startPasserelle({ backend = 'sqlite', smtpPort, env = {} }
     PASSERELLE_DATA_DIR: dataDir,
     PASSERELLE_BIND: `127.0.0.1:${port}`,
     RUST_LOG: process.env.RUST_LOG || 'warn',
+    ...(process.env.E2E_NOW ? { PASSERELLE_NOW: new Date(clockNow()).toISOString() } : {}),
     ...env,
   };
   delete childEnv.DATABASE_URL;
@@ -186,7 +226,7 @@ export async function login(page, base, email, password = 'demo') {
 }
 
 /** RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes it. */
-export function totp(secretBase32, unixSeconds = Math.floor(Date.now() / 1000)) {
+export function totp(secretBase32, unixSeconds = Math.floor(clockNow() / 1000)) {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   let bits = '';
   for (const ch of secretBase32.replace(/=+$/, '').toUpperCase()) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import { backends, checkA11y, freePort, launchBrowser, login, startPasserelle, startSmtp, visit } from './harness.mjs';
+import { backends, checkA11y, freePort, futureWorkingDay, launchBrowser, login, startPasserelle, startSmtp, visit } from './harness.mjs';
 
 /** A loopback server answering like Brevo's `POST /v3/transactionalSMS/sms`, recording what it receives. */
 async function startBrevo() {
@@ -50,12 +50,6 @@ async function startBrevo() {
   };
 }
 
-function futureWeekday(days) {
-  const d = new Date(Date.now() + days * 86400000);
-  while (d.getDay() === 0 || d.getDay() === 6) d.setDate(d.getDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
-
 for (const backend of backends()) {
   describe(`messages (${backend})`, () => {
     let smtp, brevo, app, browser, page, personUrl, sms;
@@ -95,7 +89,7 @@ for (const backend of backends()) {
       await Promise.all([page.waitForNavigation(), page.click('#form-ppsmj button[type=submit]')]);
       await visit(page, personUrl);
       await Promise.all([page.waitForNavigation(), page.click('a:has-text("Convocation de suivi SPIP")')]);
-      await page.fill('#date', futureWeekday(12));
+      await page.fill('#date', futureWorkingDay(12));
       await page.fill('#time', '15:30');
       await Promise.all([page.waitForNavigation(), page.click('button:has-text("Confirmer le rendez-vous")')]);
       await checkA11y(page);

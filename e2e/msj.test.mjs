@@ -4,14 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { backends, checkA11y, launchBrowser, login, startPasserelle, visit } from './harness.mjs';
-
-/** A working day at least a week ahead, as YYYY-MM-DD. */
-function futureWeekday(daysAhead) {
-  const d = new Date(Date.now() + daysAhead * 86400000);
-  while (d.getDay() === 0 || d.getDay() === 6) d.setDate(d.getDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
+import { backends, checkA11y, futureWorkingDay, launchBrowser, login, startPasserelle, visit } from './harness.mjs';
 
 for (const backend of backends()) {
   describe(`Mon Suivi Justice — agents (${backend})`, () => {
@@ -86,7 +79,7 @@ for (const backend of backends()) {
         await fn();
       };
       await act(() => Promise.all([page.waitForNavigation(), page.click('a:has-text("Convocation de suivi SPIP")')]));
-      await act(() => page.fill('#date', futureWeekday(9)));
+      await act(() => page.fill('#date', futureWorkingDay(9)));
       await act(() => page.fill('#time', '14:30'));
       await act(() => Promise.all([page.waitForNavigation(), page.click('button:has-text("Confirmer le rendez-vous")')]));
       const elapsed = Date.now() - t0;
@@ -105,7 +98,7 @@ for (const backend of backends()) {
       await checkA11y(page);
       await Promise.all([page.waitForNavigation(), page.click('a:has-text("Replanifier")')]);
       await checkA11y(page);
-      await page.fill('#date', futureWeekday(16));
+      await page.fill('#date', futureWorkingDay(16));
       await page.fill('#time', '10:00');
       await page.fill('#reason', 'Demande de la personne (travail)');
       await Promise.all([page.waitForNavigation(), page.click('button:has-text("Confirmer le rendez-vous")')]);

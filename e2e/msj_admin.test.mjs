@@ -49,7 +49,7 @@ for (const backend of backends()) {
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    let agendaUrl;
+    let agendaUrl, slotWeekUrl;
 
     test('a local admin creates a place, an agenda and a weekly slot, and sees the slots', async () => {
       await visit(page, app.base + '/msj/lieux');
@@ -80,6 +80,9 @@ for (const backend of backends()) {
       await page.fill('#capacity', '2');
       await Promise.all([page.waitForNavigation(), page.click('button:has-text("Ajouter et générer les créneaux")')]);
       assert.match(await page.locator('.fr-alert--success').innerText(), /créneaux des six prochains mois/);
+      // the page opens on the week of the first slot generated, whatever the day and hour of the test
+      slotWeekUrl = page.url();
+      assert.match(new URL(slotWeekUrl).search, /semaine=\d{4}-\d{2}-\d{2}/);
       const row = page.locator('tr:has-text("09h30")').first();
       assert.match(await row.innerText(), /0 \/ 2/);
       assert.match(await row.innerText(), /Ouvert/i);
@@ -94,7 +97,7 @@ for (const backend of backends()) {
     });
 
     test('the agenda of the day downloads as a PDF holding the place and the date', async () => {
-      await page.goto(agendaUrl);
+      await page.goto(slotWeekUrl);
       const next = page.locator('tr:has-text("09h30")').first();
       await next.waitFor();
       // the day heading above the slot's table

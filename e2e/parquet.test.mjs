@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { EICAR, backends, checkA11y, launchBrowser, login, startClamd, startPasserelle, visit } from './harness.mjs';
+import { EICAR, backends, checkA11y, clockNow, launchBrowser, login, startClamd, startPasserelle, visit } from './harness.mjs';
 
 const PV = Buffer.from('%PDF-1.4\n% Procès-verbal de constat — inspection du travail\n1 0 obj << >> endobj\n%%EOF\n', 'latin1');
 
@@ -21,7 +21,7 @@ const OTHER_ADMINISTRATION = 'agent@demo-dgfip.passerelle.fr';
 const MANAGER = 'responsable@demo-inspection.passerelle.fr';
 
 function isoDay(offset) {
-  const d = new Date(Date.now() + offset * 86400000);
+  const d = new Date(clockNow() + offset * 86400000);
   return d.toISOString().slice(0, 10);
 }
 

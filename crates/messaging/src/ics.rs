@@ -44,7 +44,7 @@ pub fn ics_invitation(
         description: description.to_string(),
         organizer: None,
         attendee: None,
-        stamp_utc: Utc::now().timestamp(),
+        stamp_utc: store::now(),
     }
     .to_ics()
 }

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Weekday};
 use chrono_tz::Europe::Paris;
 use store::msj::agendas::{self, SlotTypeInput};
 use store::msj::appointments::{self, BookRequest, When};
@@ -242,7 +242,7 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
     }
     let started = Instant::now();
     let now = store::now();
-    let today = Utc::now().with_timezone(&Paris).date_naive();
+    let today = store::now_utc().with_timezone(&Paris).date_naive();
     let antenna = &orgs.antennas[1];
 
     // Places.

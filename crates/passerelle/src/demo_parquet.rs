@@ -28,7 +28,7 @@ async fn scope_of(db: &Db, email: &str) -> Result<Scope> {
 }
 
 fn day(offset: i64) -> String {
-    let today: NaiveDate = chrono::Utc::now().date_naive();
+    let today: NaiveDate = store::now_utc().date_naive();
     (today + Duration::days(offset))
         .format("%Y-%m-%d")
         .to_string()

@@ -143,7 +143,33 @@ async fn open_db(config: &Config) -> Result<Db> {
     Ok(db)
 }
 
+/// `PASSERELLE_NOW` starts the service's clock at a chosen instant: honoured by `demo` only (demonstrations and
+/// the browser tests, which must see the same calendar on any day they run); any other command refuses to start
+/// with it, so a production process can never run on a shifted clock.
+fn apply_clock(demo: bool) -> Result<()> {
+    let Some(value) = std::env::var("PASSERELLE_NOW")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(());
+    };
+    if !demo {
+        anyhow::bail!(
+            "variable d'environnement PASSERELLE_NOW invalide : réservée à `passerelle demo` (démonstration et tests)"
+        );
+    }
+    let instant = store::clock::parse_instant(&value).ok_or_else(|| {
+        anyhow::anyhow!(
+            "variable d'environnement PASSERELLE_NOW invalide : instant RFC 3339 attendu, par exemple 2026-12-01T10:00:00+01:00"
+        )
+    })?;
+    store::clock::start_at(instant);
+    tracing::warn!(now = %value, "demo clock started at a chosen instant (PASSERELLE_NOW)");
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<ExitCode> {
+    apply_clock(matches!(cli.command, Command::Demo { .. }))?;
     match cli.command {
         Command::Serve { no_worker } => {
             let config = Config::from_env(Mode::Serve)?;

@@ -186,9 +186,42 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Current instant in unix seconds.
+/// The service's current instant in unix seconds: the wall clock, shifted when demo or test mode set a starting
+/// instant (see [`clock`]). Repository functions never call it: they take `now` from their caller.
 pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    chrono::Utc::now().timestamp() + clock::offset()
+}
+
+/// [`now`] as a `DateTime`, for the callers that need a calendar date (the agenda's week, a statistics period).
+pub fn now_utc() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(now(), 0).unwrap_or_else(chrono::Utc::now)
+}
+
+/// The one switch on the service's clock. `passerelle demo` (and so the browser tests) may start the clock at a
+/// chosen instant (`PASSERELLE_NOW`), so that a test suite sees the same calendar on any day it runs: set once at
+/// start, before anything reads the time, and never changed afterwards; `serve` refuses the setting.
+pub mod clock {
+    use std::sync::OnceLock;
+
+    static OFFSET: OnceLock<i64> = OnceLock::new();
+
+    /// Seconds added to the wall clock; 0 unless [`start_at`] was called.
+    pub fn offset() -> i64 {
+        OFFSET.get().copied().unwrap_or(0)
+    }
+
+    /// Makes [`crate::now`] read `instant` now and run on from there at the wall clock's pace. Returns false (and
+    /// changes nothing) when the clock was already set.
+    pub fn start_at(instant: i64) -> bool {
+        OFFSET.set(instant - chrono::Utc::now().timestamp()).is_ok()
+    }
+
+    /// Parses `PASSERELLE_NOW`: an RFC 3339 instant (`2026-12-01T10:00:00+01:00`).
+    pub fn parse_instant(value: &str) -> Option<i64> {
+        chrono::DateTime::parse_from_rfc3339(value.trim())
+            .ok()
+            .map(|d| d.timestamp())
+    }
 }
 
 /// New time-ordered identifier.

@@ -1096,3 +1096,60 @@ async fn slots_follow_the_holidays_and_clock_of_la_reunion() {
     })
     .await;
 }
+
+/// The agenda page opens on the week of the first slot a new slot type produced: on a Tuesday after the slot's
+/// time, that is next Tuesday, not today (the suite once failed every Tuesday after 09:30 for this reason).
+#[tokio::test]
+async fn a_new_slot_type_points_to_its_first_future_slot_even_later_on_its_own_weekday() {
+    on_each_backend(|db| async move {
+        let w = world(&db, 2).await;
+        let add = |weekday: i64, start: &str, at: i64| {
+            let (db, scope, agenda) = (db.clone(), w.admin92.clone(), w.agenda.clone());
+            let start = start.to_string();
+            async move {
+                agendas::add_slot_type(
+                    &db,
+                    &scope,
+                    &agenda,
+                    &SlotTypeInput {
+                        appointment_type_id: "sortie_audience_spip".into(),
+                        weekday,
+                        start,
+                        duration_minutes: 30,
+                        capacity: 2,
+                    },
+                    at,
+                )
+                .await
+                .unwrap()
+            }
+        };
+        // Tuesday 4 May 2027, 10:00 in Paris (08:00 UTC): today's 09:30 has passed.
+        let tuesday_10h = ts(2027, 5, 4, 8, 0);
+        let t = add(2, "09:30", tuesday_10h).await;
+        let first = agendas::first_future_slot_of_type(&db, &w.admin92, &t, tuesday_10h)
+            .await
+            .unwrap();
+        assert_eq!(first, Some(date(2027, 5, 11)));
+
+        // Same weekday, an hour still ahead: today.
+        let t = add(2, "11:00", tuesday_10h).await;
+        let first = agendas::first_future_slot_of_type(&db, &w.admin92, &t, tuesday_10h)
+            .await
+            .unwrap();
+        assert_eq!(first, Some(date(2027, 5, 4)));
+
+        // Created on a Sunday night for Thursdays: Thursday 6 May is Ascension, so the first is 13 May.
+        let sunday_2330 = ts(2027, 5, 2, 21, 30);
+        let t = add(4, "14:00", sunday_2330).await;
+        let first = agendas::first_future_slot_of_type(&db, &w.admin92, &t, sunday_2330)
+            .await
+            .unwrap();
+        assert_eq!(first, Some(date(2027, 5, 13)));
+
+        // Another SPIP cannot ask.
+        let err = agendas::first_future_slot_of_type(&db, &w.cpip75, &t, sunday_2330).await;
+        assert!(matches!(err, Err(StoreError::NotFound)), "{err:?}");
+    })
+    .await;
+}

@@ -18,7 +18,7 @@ pub struct Period {
 /// The period asked for, in days of `tz`: by default the last 12 months (from the first day of the month eleven
 /// months ago to today); reversed bounds are swapped.
 pub(crate) fn period(q: &Period, tz: chrono_tz::Tz) -> (NaiveDate, NaiveDate) {
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let today = store::now_utc().with_timezone(&tz).date_naive();
     let parse = |s: &Option<String>| {
         s.as_deref()
             .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())

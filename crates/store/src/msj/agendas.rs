@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use domain::{generate_slots, six_months_after, WeeklySlotType};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -237,6 +237,34 @@ pub async fn add_slot_type(
     .await?;
     tx.commit().await?;
     Ok(slot_type_from_row(&row)?)
+}
+
+/// Local date of the first future slot a slot type produced (the agenda page opens on that week, so the agent
+/// sees at once what was generated), or `None` when it produced none (every such day a holiday, say).
+pub async fn first_future_slot_of_type(
+    db: &Db,
+    scope: &Scope,
+    slot_type: &SlotType,
+    now: i64,
+) -> Result<Option<NaiveDate>> {
+    let mut tx = db.begin().await?;
+    get_tx(&mut tx, scope, &slot_type.agenda_id).await?;
+    let rows = sqlx::query(
+        "SELECT local_date FROM slots WHERE agenda_id = $1 AND appointment_type_id = $2 AND local_start = $3 \
+         AND starts_at > $4 ORDER BY starts_at",
+    )
+    .bind(&slot_type.agenda_id)
+    .bind(&slot_type.appointment_type_id)
+    .bind(slot_type.start.format("%H:%M").to_string())
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    // Another slot type of the same kind may start at the same time on other weekdays: keep this one's day.
+    Ok(rows
+        .iter()
+        .filter_map(|r| NaiveDate::parse_from_str(&r.get::<String, _>(0), "%Y-%m-%d").ok())
+        .find(|d| d.weekday() == slot_type.weekday))
 }
 
 /// Removes a slot type; its future slots disappear unless booked, closed or edited by hand.

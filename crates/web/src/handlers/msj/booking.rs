@@ -193,7 +193,7 @@ async fn book_page(
             }
         }
     }
-    let today = chrono::Utc::now()
+    let today = store::now_utc()
         .with_timezone(&chrono_tz::Europe::Paris)
         .date_naive()
         .to_string();

@@ -299,7 +299,9 @@ pub async fn show(
     let notice = if flags.cree.is_some() {
         Some(("success", "Le lieu a été créé. Choisissez les types de rendez-vous proposés puis créez un agenda.".to_string()))
     } else {
-        flags.ok.map(|m| ("success", notice_text(&m).to_string()))
+        flags
+            .ok
+            .map(|m| (notice_kind(&m), notice_text(&m).to_string()))
     };
     page(
         place_page(
@@ -315,12 +317,20 @@ pub async fn show(
     )
 }
 
+fn notice_kind(code: &str) -> &'static str {
+    match code {
+        "creneau-aucun" => "warning",
+        _ => "success",
+    }
+}
+
 fn notice_text(code: &str) -> &'static str {
     match code {
         "lieu" => "Le lieu a été enregistré.",
         "types" => "Les types de rendez-vous proposés ont été enregistrés.",
         "agenda" => "L'agenda a été créé.",
-        "creneau" => "Le type de créneau a été ajouté et les créneaux des six prochains mois ont été générés.",
+        "creneau" => "Le type de créneau a été ajouté et les créneaux des six prochains mois ont été générés ; voici la semaine du premier.",
+        "creneau-aucun" => "Le type de créneau a été ajouté, mais aucun créneau n'a pu être généré dans les six prochains mois (jours fériés ou fermeture).",
         "suppression" => "Le type de créneau a été supprimé ; ses créneaux futurs libres ont été retirés.",
         "generation" => "Les créneaux ont été régénérés.",
         "fermeture" => "Le créneau a été fermé.",
@@ -521,7 +531,7 @@ async fn agenda_page(
             id: t.id,
         })
         .collect();
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let today = store::now_utc().with_timezone(&tz).date_naive();
     let any_day = week.unwrap_or(today);
     let monday = any_day - Duration::days(any_day.weekday().num_days_from_monday() as i64);
     let sunday = monday + Duration::days(6);
@@ -614,7 +624,7 @@ pub async fn agenda(
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
     let notice = match (&q.ok, &q.erreur) {
         (_, Some(e)) => Some(("error", e.chars().take(300).collect::<String>())),
-        (Some(m), None) => Some(("success", notice_text(m).to_string())),
+        (Some(m), None) => Some((notice_kind(m), notice_text(m).to_string())),
         _ => None,
     };
     let default_form = SlotTypeForm {
@@ -660,14 +670,15 @@ pub async fn add_slot_type(
     }
     match agendas::add_slot_type(&st.db, auth.scope(), &id, &input, store::now()).await {
         Ok(t) => {
-            // Show the week of the first generated slot, so the agent sees the result at once.
-            let today = chrono::Utc::now().date_naive();
-            let mut d = today;
-            while d.weekday().number_from_monday() as i64 != input.weekday.clamp(1, 7) {
-                d += Duration::days(1);
+            // Open the week of the first slot actually generated (in the organisation's calendar), so the agent
+            // sees the result at once — not the current week, whose day may already be past.
+            let first =
+                agendas::first_future_slot_of_type(&st.db, auth.scope(), &t, store::now()).await?;
+            Ok(match first {
+                Some(d) => Redirect::to(&format!("/msj/agendas/{id}?ok=creneau&semaine={d}")),
+                None => Redirect::to(&format!("/msj/agendas/{id}?ok=creneau-aucun")),
             }
-            let _ = t;
-            Ok(Redirect::to(&format!("/msj/agendas/{id}?ok=creneau&semaine={d}")).into_response())
+            .into_response())
         }
         Err(e) => {
             let pb = problem(e)?;
