@@ -906,6 +906,52 @@ async fn retention_archives_after_twelve_idle_months_then_deletes_six_months_lat
             .await
             .unwrap();
         assert_eq!((r.archived, r.deleted), (1, 0));
+        // The busy one's summons reached the handset: its delivery receipt must not keep the record alive (nor
+        // roll back the whole night's run).
+        store::outbox::enqueue(
+            db.pool(),
+            &store::outbox::NewMessage {
+                channel: "sms".into(),
+                kind: "summon".into(),
+                organisation_id: Some(w.spip92.clone()),
+                recipient: "+33622222222".into(),
+                subject: None,
+                body: "Convocation".into(),
+                due_at: at - 10 * DAY,
+                related_type: Some("ppsmj".into()),
+                related_id: Some(busy.clone()),
+            },
+        )
+        .await
+        .unwrap();
+        let claimed = store::outbox::claim_due(&db, at - 10 * DAY, 10, 60)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        store::outbox::record_outcomes(
+            &db,
+            &[store::outbox::Outcome::Sent {
+                id: claimed[0].id.clone(),
+                provider: "brevo".into(),
+                provider_message_id: Some("msg-1".into()),
+                subject: None,
+                body: None,
+            }],
+            at - 10 * DAY,
+        )
+        .await
+        .unwrap();
+        store::outbox::apply_delivery_report(
+            &db,
+            "brevo",
+            "msg-1",
+            store::outbox::DeliveryStatus::Delivered,
+            "delivered",
+            at - 10 * DAY,
+        )
+        .await
+        .unwrap();
+
         // Six months after archiving: gone.
         let r = retention::run_retention(&db, ts(2028, 11, 5, 0, 0))
             .await

@@ -109,14 +109,20 @@ pub async fn run_retention(db: &Db, now: i64) -> Result<RetentionReport> {
 }
 
 async fn delete_record(tx: &mut Tx<'_>, id: &str) -> Result<()> {
-    // Messages hold the phone number and the text: they go with the record.
-    sqlx::query(
-        "DELETE FROM outbox WHERE (related_type = 'appointment' AND related_id IN \
-         (SELECT id FROM appointments WHERE ppsmj_id = $1)) OR (related_type = 'ppsmj' AND related_id = $1)",
-    )
+    // Messages hold the phone number and the text: they go with the record, and their delivery receipts (which
+    // reference them) first.
+    const THE_PERSONS_MESSAGES: &str = "(related_type = 'appointment' AND related_id IN \
+         (SELECT id FROM appointments WHERE ppsmj_id = $1)) OR (related_type = 'ppsmj' AND related_id = $1)";
+    sqlx::query(&format!(
+        "DELETE FROM delivery_receipts WHERE outbox_id IN (SELECT id FROM outbox WHERE {THE_PERSONS_MESSAGES})"
+    ))
     .bind(id)
     .execute(&mut **tx)
     .await?;
+    sqlx::query(&format!("DELETE FROM outbox WHERE {THE_PERSONS_MESSAGES}"))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     for sql in [
         "DELETE FROM ppsmj_history WHERE ppsmj_id = $1",
         "DELETE FROM divestments WHERE ppsmj_id = $1",
