@@ -14,7 +14,7 @@ import { backends, checkA11y, launchBrowser, login, startPasserelle, visit } fro
 const PLACE = 'Lieu e2e — Nanterre';
 const AGENDA = 'Salle e2e';
 const HEADER = 'Numéro APPI;Nom;Prénom;Date de naissance;Téléphone\r\n';
-const GOOD_ROW = '987654;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78\r\n';
+const GOOD_ROW = '19998765;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78\r\n';
 const BAD_ROW = '12;Durand;Léa;31/02/1991;\r\n';
 
 function pdfText(bytes) {
@@ -155,7 +155,7 @@ for (const backend of backends()) {
         const insert = (id, state, startsAt, localDate) =>
           `INSERT INTO appointments (id, ppsmj_id, agenda_id, place_id, organisation_id, appointment_type_id, starts_at, local_date, state, created_by_label, created_at, updated_at)
            SELECT '${id}', p.id, a.id, a.place_id, a.organisation_id, 'sortie_audience_spip', ${startsAt}, '${localDate}', '${state}', 'e2e', ${startsAt}, ${startsAt}
-           FROM ppsmj p, agendas a WHERE p.appi_number = '987654' AND a.name = '${AGENDA}';`;
+           FROM ppsmj p, agendas a WHERE p.appi_number = '19998765' AND a.name = '${AGENDA}';`;
         execFileSync('sqlite3', [
           db,
           insert('e2e-1', 'no_show', 1704103200, '2024-01-01') + insert('e2e-2', 'fulfilled', 1706781600, '2024-02-01'),

@@ -3,12 +3,14 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppiError {
     #[error(
-        "Numéro APPI invalide : de 6 à 12 chiffres sont attendus, éventuellement précédés d'1 à 3 lettres (par exemple A12345678)."
+        "Numéro APPI invalide : saisissez 199 ou 200 suivi de 5 chiffres (par exemple 20012345), ou 200, 201 ou 202 suivi de 9 chiffres (par exemple 201123456789), avec éventuellement une lettre à la fin."
     )]
     Invalid,
 }
 
-/// 6 to 12 digits, optionally preceded by 1 to 3 letters; stored without spaces, uppercase.
+/// An APPI identifier as the APPI application issues them: "199" or "200" followed by 5 digits, or "200", "201"
+/// or "202" followed by 9 digits, optionally ending with one letter. Spaces are ignored and the letter is stored
+/// upper-cased (docs/DOMAIN.md#people-followed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AppiNumber(String);
 
@@ -19,12 +21,18 @@ impl AppiNumber {
             .filter(|c| !c.is_whitespace())
             .collect::<String>()
             .to_ascii_uppercase();
-        let letters = s.bytes().take_while(u8::is_ascii_uppercase).count();
-        let digits = &s[letters..];
-        if letters > 3
-            || !(6..=12).contains(&digits.len())
-            || !digits.bytes().all(|b| b.is_ascii_digit())
-        {
+        let digits = s
+            .strip_suffix(|c: char| c.is_ascii_uppercase())
+            .unwrap_or(&s);
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AppiError::Invalid);
+        }
+        let valid = match digits.len() {
+            8 => matches!(&digits[..3], "199" | "200"),
+            12 => matches!(&digits[..3], "200" | "201" | "202"),
+            _ => false,
+        };
+        if !valid {
             return Err(AppiError::Invalid);
         }
         Ok(AppiNumber(s))
@@ -42,37 +50,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn digits_with_an_optional_letter_prefix_are_accepted() {
-        assert_eq!(AppiNumber::parse("123456").unwrap().as_str(), "123456");
-        assert_eq!(
-            AppiNumber::parse("a12345678").unwrap().as_str(),
-            "A12345678"
-        );
-        assert_eq!(
-            AppiNumber::parse(" AB 123 456 789 ").unwrap().as_str(),
-            "AB123456789"
-        );
-        assert_eq!(
-            AppiNumber::parse("ABC123456789012").unwrap().as_str(),
-            "ABC123456789012"
-        );
+    fn the_two_appi_forms_are_accepted_trimmed_and_upper_cased() {
+        for (input, stored) in [
+            ("19912345", "19912345"),
+            ("20012345", "20012345"),
+            ("200123456789", "200123456789"),
+            ("201123456789", "201123456789"),
+            ("202123456789", "202123456789"),
+            (" 20012345b ", "20012345B"),
+            ("202 123 456 789 z", "202123456789Z"),
+            ("19900000A", "19900000A"),
+        ] {
+            assert_eq!(
+                AppiNumber::parse(input).unwrap().as_str(),
+                stored,
+                "{input}"
+            );
+        }
     }
 
     #[test]
-    fn malformed_numbers_are_refused_with_a_french_message() {
+    fn other_numbers_are_refused_with_a_french_message_naming_the_form() {
         for input in [
             "",
-            "12345",
-            "1234567890123",
-            "ABCD123456",
-            "A12345B",
-            "12345678A",
-            "É123456",
-            "A-123456",
+            "123456",
+            "A123456",
+            "19812345",     // 198 is no APPI prefix
+            "20112345",     // 201 only with 9 digits
+            "199123456789", // 199 only with 5 digits
+            "2001234",      // too short
+            "200123456",    // neither 5 nor 9 digits
+            "2001234567890",
+            "20012345AB", // one letter at most
+            "A20012345",  // the letter ends the number
+            "2001234É",
+            "200-12345",
         ] {
             let err = AppiNumber::parse(input).unwrap_err();
             assert!(
-                err.to_string().starts_with("Numéro APPI invalide : "),
+                err.to_string()
+                    .starts_with("Numéro APPI invalide : saisissez 199 ou 200 suivi de 5 chiffres"),
                 "{input}"
             );
         }

@@ -471,7 +471,7 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
                     String::new()
                 },
                 appi_number: if i % 3 == 0 {
-                    format!("{:08}", 92_000_000 + i * 37)
+                    format!("200{:05}", 10_000 + i * 37)
                 } else {
                     String::new()
                 },

@@ -158,6 +158,7 @@ fn person(first: &str, last: &str, phone: &str) -> PpsmjInput {
         last_name: last.into(),
         birth_date: "14/07/1990".into(),
         phone: phone.into(),
+        no_phone: phone.is_empty(),
         ..Default::default()
     }
 }
@@ -502,7 +503,7 @@ async fn phone_and_appi_rules_are_reported_on_their_fields() {
     on_each_backend(|db| async move {
         let w = world(&db, 1).await;
         let mut first = person("Jean", "Martin", "0692 12 34 56");
-        first.appi_number = "A123456".into();
+        first.appi_number = "20012345a".into();
         let p = ppsmj::create(&db, &w.cpip92, &w.spip92, &first, now())
             .await
             .expect("a Réunion mobile is accepted");
@@ -514,7 +515,7 @@ async fn phone_and_appi_rules_are_reported_on_their_fields() {
         );
 
         let mut dup = person("Paul", "Durand", "0696 12 34 56");
-        dup.appi_number = "a 123 456".into();
+        dup.appi_number = "200 12 345 A".into();
         let err = ppsmj::create(&db, &w.cpip92, &w.spip92, &dup, now())
             .await
             .unwrap_err();
@@ -562,7 +563,7 @@ async fn phone_and_appi_rules_are_reported_on_their_fields() {
             .await
             .unwrap();
         assert_eq!(edited.phone.as_deref(), Some("+33798765432"));
-        assert_eq!(edited.appi_number.as_deref(), Some("A123456"));
+        assert_eq!(edited.appi_number.as_deref(), Some("20012345A"));
         let h = ppsmj::history_of(&db, &w.cpip92, &p.id).await.unwrap();
         assert_eq!(h.last().unwrap().action, "ppsmj.update");
         assert_eq!(
@@ -586,7 +587,7 @@ async fn search_is_a_prefix_match_ignoring_accents_and_case_and_duplicates_are_f
     on_each_backend(|db| async move {
         let w = world(&db, 1).await;
         let mut input = person("Gaëlle", "Lefèvre", "06 12 34 56 78");
-        input.appi_number = "B9876543".into();
+        input.appi_number = "19987654".into();
         let p = ppsmj::create(&db, &w.cpip92, &w.spip92, &input, now())
             .await
             .unwrap();
@@ -597,7 +598,7 @@ async fn search_is_a_prefix_match_ignoring_accents_and_case_and_duplicates_are_f
             "gaelle",
             "lefevre gae",
             "gaëlle lef",
-            "b98",
+            "19987",
             "06 12 3",
             "+33612",
         ] {
@@ -652,9 +653,9 @@ async fn an_import_with_a_bad_row_imports_nothing_and_reports_the_line() {
         let latin1 = |s: &str| encoding_rs::WINDOWS_1252.encode(s).0.into_owned();
         let bad = latin1(
             "Numéro APPI;Nom;Prénom;Date de naissance;Téléphone;Adresse;Ville\n\
-             100001;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78;1 rue A;Nanterre\n\
-             100002;Durand;Zoé;05/06/1985;01 40 00 00 00;2 rue B;Colombes\n\
-             100003;Martin;Noé;01/01/2015;;3 rue C;Puteaux\n",
+             19900001;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78;1 rue A;Nanterre\n\
+             19900002;Durand;Zoé;05/06/1985;01 40 00 00 00;2 rue B;Colombes\n\
+             19900003;Martin;Noé;01/01/2015;;3 rue C;Puteaux\n",
         );
         let err = appi_import::import_appi_file(&db, &w.cpip92, &w.spip92, &bad, now())
             .await
@@ -672,8 +673,8 @@ async fn an_import_with_a_bad_row_imports_nothing_and_reports_the_line() {
 
         let good = latin1(
             "Numéro APPI;Nom;Prénom;Date de naissance;Téléphone;Adresse;Ville\n\
-             100001;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78;1 rue A;Nanterre\n\
-             100002;Durand;Zoé;05/06/1985;;2 rue B;Colombes\n",
+             19900001;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78;1 rue A;Nanterre\n\
+             19900002;Durand;Zoé;05/06/1985;;2 rue B;Colombes\n",
         );
         let report = appi_import::import_appi_file(&db, &w.cpip92, &w.spip92, &good, now())
             .await
@@ -682,7 +683,7 @@ async fn an_import_with_a_bad_row_imports_nothing_and_reports_the_line() {
         let found = ppsmj::search(&db, &w.cpip92, "lefèvre", false, 20)
             .await
             .unwrap();
-        assert_eq!(found[0].appi_number.as_deref(), Some("100001"));
+        assert_eq!(found[0].appi_number.as_deref(), Some("19900001"));
         // The same export again changes nothing.
         let again = appi_import::import_appi_file(&db, &w.cpip92, &w.spip92, &good, now())
             .await
@@ -793,6 +794,7 @@ async fn statistics_count_no_shows_over_recorded_outcomes_and_sms_reachability()
             .await
             .unwrap();
         let mut refused = person("Noé", "Bernard", "");
+        refused.no_phone = false;
         refused.refused_phone = true;
         ppsmj::create(&db, &w.cpip92, &w.spip92, &refused, now())
             .await
@@ -1196,6 +1198,103 @@ async fn a_new_slot_type_points_to_its_first_future_slot_even_later_on_its_own_w
         // Another SPIP cannot ask.
         let err = agendas::first_future_slot_of_type(&db, &w.cpip75, &t, sunday_2330).await;
         assert!(matches!(err, Err(StoreError::NotFound)), "{err:?}");
+    })
+    .await;
+}
+
+/// An APPI import reports every problem of every line at once: a format problem (APPI number, date) and a record
+/// rule (landline, age, e-mail) of the same file — even of the same line — come in the same report.
+#[tokio::test]
+async fn an_appi_import_reports_every_problem_of_every_line_in_one_pass() {
+    on_each_backend(|db| async move {
+        let w = world(&db, 1).await;
+        let latin1 = |s: &str| encoding_rs::WINDOWS_1252.encode(s).0.into_owned();
+        let file = latin1(
+            "Numéro APPI;Nom;Prénom;Date de naissance;Téléphone;Courriel\n\
+             12;Lefèvre;Gaëlle;02/03/1990;01 40 00 00 00;pas-un-courriel\n\
+             19900002;Durand;Zoé;05/06/1985;01 40 00 00 00;\n\
+             19900003;Martin;Noé;01/01/2015;;\n\
+             19900004;Petit;Léo;31/02/1990;;\n\
+             19900005;Bon;Ami;01/01/1980;06 11 22 33 44;\n",
+        );
+        let err = appi_import::import_appi_file(&db, &w.cpip92, &w.spip92, &file, now())
+            .await
+            .unwrap_err();
+        let ImportError::Rows(rows) = err else {
+            panic!("row errors expected")
+        };
+        assert_eq!(
+            rows.iter().map(|r| r.line).collect::<Vec<_>>(),
+            vec![2, 3, 4, 5]
+        );
+        assert!(
+            rows[0].message.contains("Numéro APPI invalide"),
+            "{}",
+            rows[0].message
+        );
+        assert!(rows[0].message.contains("fixe"), "{}", rows[0].message);
+        assert!(
+            rows[0].message.to_lowercase().contains("e-mail")
+                || rows[0].message.to_lowercase().contains("courriel"),
+            "{}",
+            rows[0].message
+        );
+        assert!(rows[1].message.contains("fixe"), "{}", rows[1].message);
+        assert!(rows[2].message.contains("16 ans"), "{}", rows[2].message);
+        assert!(
+            rows[3].message.contains("Date de naissance"),
+            "{}",
+            rows[3].message
+        );
+        // all or nothing: the good line 6 was not imported either
+        assert!(ppsmj::search(&db, &w.cpip92, "bon", true, 20)
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}
+
+/// A record without a phone must say why: the agent ticks "no phone" or "refused to give a phone"; a number left
+/// out by oversight is refused on the phone field. Names are stored as documents write them.
+#[tokio::test]
+async fn a_record_without_a_phone_must_say_why_and_names_are_stored_normalised() {
+    on_each_backend(|db| async move {
+        let w = world(&db, 1).await;
+        let mut input = person("jean-pierre ", "  le   gall ", "");
+        input.no_phone = false;
+        let err = ppsmj::create(&db, &w.cpip92, &w.spip92, &input, now())
+            .await
+            .unwrap_err();
+        let MsjError::Invalid(fields) = err else {
+            panic!("field errors expected: {err:?}")
+        };
+        assert!(fields
+            .get("phone")
+            .is_some_and(|m| m.contains("Pas de téléphone")));
+        assert!(ppsmj::search(&db, &w.cpip92, "le gall", true, 20)
+            .await
+            .unwrap()
+            .is_empty());
+
+        input.refused_phone = true;
+        let p = ppsmj::create(&db, &w.cpip92, &w.spip92, &input, now())
+            .await
+            .unwrap();
+        let stored = ppsmj::get(&db, &w.cpip92, &p.id).await.unwrap();
+        assert_eq!(stored.first_name, "Jean-Pierre");
+        assert_eq!(stored.last_name, "LE GALL");
+        // search and duplicate detection still ignore case and accents
+        let found = ppsmj::search(&db, &w.cpip92, "le gall", true, 20)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        let mut look_alike = person("JEAN-PIERRE", "Le Gall", "06 33 33 33 33");
+        look_alike.birth_date = input.birth_date.clone();
+        let dups = ppsmj::possible_duplicates(&db, &w.cpip92, &look_alike, None)
+            .await
+            .unwrap();
+        assert_eq!(dups.len(), 1);
     })
     .await;
 }

@@ -161,7 +161,7 @@ async fn fixture(db: &Db, org_id: &str) -> Fixture {
             phone: "06 12 34 56 78".into(),
             address: "3 allée des Érables".into(),
             city: "92000 Nanterre".into(),
-            appi_number: "A123456".into(),
+            appi_number: "20012345".into(),
             ..PpsmjInput::default()
         },
         now,
@@ -260,7 +260,7 @@ async fn convocation_and_day_agenda_pdfs_carry_the_place_and_the_date_and_are_au
                 "SPIP 92 — antenne de Nanterre",
                 "14h30",
                 "LEFÈVRE Hélène",
-                "A123456",
+                "20012345",
                 "Planifié",
             ] {
                 assert!(text.contains(needle), "missing {needle:?} in {text}");
@@ -445,7 +445,7 @@ async fn appi_upload_with_a_bad_row_imports_nothing_and_reports_the_line() {
                 .unwrap()
         };
         // ISO-8859-1: "é" is 0xE9
-        let bad = b"Num\xe9ro APPI;Nom;Pr\xe9nom;Date de naissance\n123456;Martin;Paul;01/01/1990\n12;Durand;L\xe9a;01/01/1991\n".to_vec();
+        let bad = b"Num\xe9ro APPI;Nom;Pr\xe9nom;Date de naissance\n19912345;Martin;Paul;01/01/1990\n12;Durand;L\xe9a;01/01/1991\n".to_vec();
         let (status, body, _) = send(&app, upload(bad.clone(), "wrong")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "CSRF token required");
         let (status, body2, _) = send(&app, upload(bad, &s.csrf_token)).await;
@@ -458,7 +458,7 @@ async fn appi_upload_with_a_bad_row_imports_nothing_and_reports_the_line() {
         let found = ppsmj::search(&db, &Scope::system("t"), "Martin", true, 10).await.unwrap();
         assert!(found.is_empty(), "nothing imported");
 
-        let good = b"Num\xe9ro APPI;Nom;Pr\xe9nom;Date de naissance\n123456;Martin;Paul;01/01/1990\n".to_vec();
+        let good = b"Num\xe9ro APPI;Nom;Pr\xe9nom;Date de naissance\n19912345;Martin;Paul;01/01/1990\n".to_vec();
         let (status, body, _) = send(&app, upload(good, &s.csrf_token)).await;
         assert_eq!(status, StatusCode::OK);
         let html = String::from_utf8_lossy(&body);

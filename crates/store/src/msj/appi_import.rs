@@ -28,6 +28,17 @@ pub struct AppiRow {
     pub input: PpsmjInput,
 }
 
+/// A row as read, with the format problems found in it: the import goes on checking such rows (phone, e-mail,
+/// age…) so that the agent gets every problem of every line in one report, not a second batch after a fix.
+#[derive(Clone)]
+struct ParsedRow {
+    line: u64,
+    appi_number: Option<AppiNumber>,
+    input: PpsmjInput,
+    /// Format problems, with the record field each concerns (so the later checks do not repeat them).
+    problems: Vec<(&'static str, String)>,
+}
+
 impl std::fmt::Debug for AppiRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppiRow")
@@ -95,6 +106,40 @@ fn decode(bytes: &[u8]) -> String {
 
 /// Parses an APPI export; every problem of the file is reported, by line.
 pub fn parse_appi_csv(bytes: &[u8]) -> Result<Vec<AppiRow>, Vec<RowError>> {
+    let parsed = parse_rows(bytes)?;
+    let errors: Vec<RowError> = parsed
+        .iter()
+        .filter(|r| !r.problems.is_empty())
+        .map(|r| RowError {
+            line: r.line,
+            message: join_problems(&r.problems),
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(parsed
+        .into_iter()
+        .map(|r| AppiRow {
+            line: r.line,
+            appi_number: r
+                .appi_number
+                .expect("a row without problems has its APPI number"),
+            input: r.input,
+        })
+        .collect())
+}
+
+fn join_problems(problems: &[(&'static str, String)]) -> String {
+    problems
+        .iter()
+        .map(|(_, m)| m.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Reads every row; `Err` only for what refuses the file as a whole (unreadable, columns missing, too long, empty).
+fn parse_rows(bytes: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
     // Windows line ends (APPI runs on Windows) confuse the csv crate's line count: report lines as the agent
     // sees them in a text editor.
     let text = decode(bytes).replace("\r\n", "\n");
@@ -163,33 +208,35 @@ pub fn parse_appi_csv(bytes: &[u8]) -> Result<Vec<AppiRow>, Vec<RowError>> {
                 .unwrap_or("")
                 .to_string()
         };
-        let mut problems = Vec::new();
+        let mut problems: Vec<(&'static str, String)> = Vec::new();
         let appi = match AppiNumber::parse(&get(Column::Appi)) {
             Ok(a) => Some(a),
             Err(e) => {
-                problems.push(e.to_string());
+                problems.push(("appi_number", e.to_string()));
                 None
             }
         };
         let last_name = get(Column::LastName);
         let first_name = get(Column::FirstName);
         if last_name.is_empty() {
-            problems.push("Nom absent.".to_string());
+            problems.push(("last_name", "Nom absent.".to_string()));
         }
         if first_name.is_empty() {
-            problems.push("Prénom absent.".to_string());
+            problems.push(("first_name", "Prénom absent.".to_string()));
         }
         let birth_raw = get(Column::BirthDate);
         let birth = parse_french_date(&birth_raw);
         if birth.is_none() {
-            problems.push(format!(
-                "Date de naissance « {birth_raw} » invalide : jj/mm/aaaa attendu."
+            problems.push((
+                "birth_date",
+                format!("Date de naissance « {birth_raw} » invalide : jj/mm/aaaa attendu."),
             ));
         }
         if let Some(a) = &appi {
             if let Some(first) = seen_appi.get(a.as_str()) {
-                problems.push(format!(
-                    "Numéro APPI {a} déjà présent ligne {first} du fichier."
+                problems.push((
+                    "appi_number",
+                    format!("Numéro APPI {a} déjà présent ligne {first} du fichier."),
                 ));
             } else {
                 seen_appi.insert(a.as_str().to_string(), line);
@@ -202,39 +249,38 @@ pub fn parse_appi_csv(bytes: &[u8]) -> Result<Vec<AppiRow>, Vec<RowError>> {
                 b.to_string(),
             );
             if let Some(first) = seen_identity.get(&identity) {
-                problems.push(format!(
-                    "Même personne (nom, prénom, date de naissance) que ligne {first} du fichier."
+                problems.push((
+                    "identity",
+                    format!(
+                        "Même personne (nom, prénom, date de naissance) que ligne {first} du fichier."
+                    ),
                 ));
             } else {
                 seen_identity.insert(identity, line);
             }
         }
-        if !problems.is_empty() {
-            errors.push(RowError {
-                line,
-                message: problems.join(" "),
-            });
-            continue;
-        }
         let city = match (get(Column::PostalCode), get(Column::City)) {
             (cp, city) if cp.is_empty() => city,
             (cp, city) => format!("{cp} {city}").trim().to_string(),
         };
-        let appi = appi.expect("checked above");
-        rows.push(AppiRow {
+        rows.push(ParsedRow {
             line,
             input: PpsmjInput {
                 first_name,
                 last_name,
-                birth_date: birth.expect("checked above").to_string(),
+                birth_date: birth.map(|b| b.to_string()).unwrap_or(birth_raw),
                 phone: get(Column::Phone),
                 email: get(Column::Email),
-                appi_number: appi.as_str().to_string(),
+                appi_number: appi
+                    .as_ref()
+                    .map(|a| a.as_str().to_string())
+                    .unwrap_or_else(|| get(Column::Appi)),
                 address: get(Column::Address),
                 city,
                 ..Default::default()
             },
             appi_number: appi,
+            problems,
         });
     }
     if !errors.is_empty() {
@@ -287,6 +333,26 @@ pub async fn import_appi(
     rows: &[AppiRow],
     now: i64,
 ) -> Result<ImportReport, ImportError> {
+    let rows: Vec<ParsedRow> = rows
+        .iter()
+        .map(|r| ParsedRow {
+            line: r.line,
+            appi_number: Some(r.appi_number.clone()),
+            input: r.input.clone(),
+            problems: Vec::new(),
+        })
+        .collect();
+    import_rows(db, scope, organisation_id, &rows, now).await
+}
+
+/// Checks every row (format problems found while reading included) and writes them only when none is refused.
+async fn import_rows(
+    db: &Db,
+    scope: &Scope,
+    organisation_id: &str,
+    rows: &[ParsedRow],
+    now: i64,
+) -> Result<ImportReport, ImportError> {
     if !scope.can_see(organisation_id) {
         return Err(StoreError::NotFound.into());
     }
@@ -295,20 +361,37 @@ pub async fn import_appi(
     let mut report = ImportReport::default();
     let mut errors = Vec::new();
     for row in rows {
-        let v = match ppsmj::validate(&row.input, today) {
-            Ok(v) => v,
-            Err(fields) => {
+        let v = match ppsmj::validate_with(&row.input, today, ppsmj::PhoneChoice::Unknown) {
+            Ok(v) if row.problems.is_empty() => v,
+            Ok(_) => {
                 errors.push(RowError {
                     line: row.line,
-                    message: fields.to_string(),
+                    message: join_problems(&row.problems),
+                });
+                continue;
+            }
+            Err(fields) => {
+                // The record's own rules, minus what reading the file already said about the same field.
+                let mut problems = row.problems.clone();
+                for f in fields.0 {
+                    if !row.problems.iter().any(|(field, _)| *field == f.field) {
+                        problems.push((f.field, f.message));
+                    }
+                }
+                errors.push(RowError {
+                    line: row.line,
+                    message: join_problems(&problems),
                 });
                 continue;
             }
         };
+        let Some(appi_number) = &row.appi_number else {
+            continue;
+        };
         let existing = sqlx::query(
             "SELECT id, last_name_key, first_name_key, birth_date FROM ppsmj WHERE appi_number = $1",
         )
-        .bind(row.appi_number.as_str())
+        .bind(appi_number.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(e) = existing {
@@ -322,7 +405,7 @@ pub async fn import_appi(
                     line: row.line,
                     message: format!(
                         "Le numéro APPI {} est déjà celui d'un autre dossier (nom ou date de naissance différents).",
-                        row.appi_number
+                        appi_number
                     ),
                 });
             }
@@ -381,8 +464,8 @@ pub async fn import_appi_file(
     bytes: &[u8],
     now: i64,
 ) -> Result<ImportReport, ImportError> {
-    let rows = parse_appi_csv(bytes).map_err(ImportError::Rows)?;
-    import_appi(db, scope, organisation_id, &rows, now).await
+    let rows = parse_rows(bytes).map_err(ImportError::Rows)?;
+    import_rows(db, scope, organisation_id, &rows, now).await
 }
 
 /// Convenience for callers that want one error type.
@@ -406,12 +489,12 @@ mod tests {
     fn an_iso_8859_1_export_is_decoded_and_its_columns_found_by_header() {
         let file = latin1(
             "Ville;Numéro APPI;Nom;Prénom;Date de naissance;Téléphone;Adresse;Code postal\r\n\
-             Nanterre;A123456;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78;1 rue de l'Église;92000\r\n",
+             Nanterre;20012345;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78;1 rue de l'Église;92000\r\n",
         );
         let rows = parse_appi_csv(&file).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].line, 2);
-        assert_eq!(rows[0].appi_number.as_str(), "A123456");
+        assert_eq!(rows[0].appi_number.as_str(), "20012345");
         assert_eq!(rows[0].input.last_name, "Lefèvre");
         assert_eq!(rows[0].input.first_name, "Gaëlle");
         assert_eq!(rows[0].input.birth_date, "1990-03-02");
@@ -423,9 +506,9 @@ mod tests {
     fn every_bad_line_is_reported_with_its_number() {
         let file = latin1(
             "Numéro APPI;Nom;Prénom;Date de naissance\n\
-             123456;Martin;Paul;01/01/1990\n\
+             19912345;Martin;Paul;01/01/1990\n\
              12;Durand;Léa;01/01/1991\n\
-             123456;Bernard;Noé;31/02/1992\n",
+             19912345;Bernard;Noé;31/02/1992\n",
         );
         let errors = parse_appi_csv(&file).unwrap_err();
         assert_eq!(errors.len(), 2);

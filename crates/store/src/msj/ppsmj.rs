@@ -171,12 +171,42 @@ pub fn parse_french_date(s: &str) -> Option<NaiveDate> {
 /// Checks a submitted record without the database: names, date of birth (≥ 16 years on `today`), phone (a mobile
 /// unless "no phone" / "refused phone"), e-mail, APPI number, language.
 pub(crate) fn validate(input: &PpsmjInput, today: NaiveDate) -> Result<Valid, FieldErrors> {
+    validate_with(input, today, PhoneChoice::Required)
+}
+
+/// Whether a record without a phone must say why (no phone, or refused to give it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PhoneChoice {
+    /// Forms: an agent who leaves the number empty must tick one of the two boxes, so a missing number is a fact,
+    /// not an oversight (a person without reminders misses more appointments).
+    Required,
+    /// APPI imports: the export does not say why a number is missing; the agent completes the record later (the
+    /// next edit asks for the choice).
+    Unknown,
+}
+
+pub(crate) fn validate_with(
+    input: &PpsmjInput,
+    today: NaiveDate,
+    phone_choice: PhoneChoice,
+) -> Result<Valid, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let first_name = non_empty(&input.first_name);
+    if phone_choice == PhoneChoice::Required
+        && input.phone.trim().is_empty()
+        && !input.no_phone
+        && !input.refused_phone
+    {
+        errors.push(
+            "phone",
+            "Saisissez le numéro de portable, ou cochez « Pas de téléphone » ou « Refus de communiquer son téléphone ».",
+        );
+    }
+    // Names are stored as documents write them (docs/DOMAIN.md#people-followed).
+    let first_name = non_empty(&input.first_name).map(|n| domain::names::first_name(&n));
     if first_name.is_none() {
         errors.push("first_name", "Veuillez saisir le prénom.");
     }
-    let last_name = non_empty(&input.last_name);
+    let last_name = non_empty(&input.last_name).map(|n| domain::names::last_name(&n));
     if last_name.is_none() {
         errors.push("last_name", "Veuillez saisir le nom.");
     }
