@@ -139,12 +139,21 @@ pub fn earliest_allowed_at_or_after(
     t
 }
 
-/// When to send the reminder `days_before` days ahead of an appointment, or `None` when that
-/// moment has passed (the summon sent at booking then stands in for it).
+/// A short-notice reminder must still leave the person this much time before the appointment.
+pub const SHORT_NOTICE_MIN_HOURS: i64 = 12;
+
+/// When to send the reminder `days_before` days ahead of an appointment, or `None` when there is no good moment.
 ///
-/// The target is `reminder_hour` local time on the appointment's local date minus `days_before`;
-/// when not allowed it is moved *earlier* (a reminder late is worse than one early), and never
-/// after the appointment.
+/// - Usually: `reminder_hour` local time on the appointment's local date minus `days_before`. When that day is not
+///   allowed (a Sunday, a public holiday of the département) the reminder moves to the closest allowed day
+///   *before* it, at the same daytime hour (Saturday 10:00 for a Monday appointment — a reminder early beats one
+///   late, and a reminder at 19:59 is read by nobody).
+/// - Short notice: when that moment has already passed at booking (a Thursday appointment booked on Tuesday
+///   afternoon with J-2), the reminder goes at the reminder hour of the next allowed day after the booking that is
+///   still at least [`SHORT_NOTICE_MIN_HOURS`] before the appointment; none when there is no such day (the summons
+///   just sent then stands in for it).
+///
+/// A `reminder_hour` inside quiet hours is read as the default reminder hour (or the end of quiet hours).
 pub fn reminder_send_time(
     appointment_start: DateTime<Utc>,
     days_before: u32,
@@ -154,19 +163,46 @@ pub fn reminder_send_time(
     quiet: QuietHours,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
+    let hour = if quiet.allows_time(reminder_hour) {
+        reminder_hour
+    } else if quiet.allows_time(default_reminder_hour()) {
+        default_reminder_hour()
+    } else {
+        quiet.end
+    };
+    let at_hour = |day: NaiveDate| resolve(tz, day.and_time(hour), true);
     let appointment_date = appointment_start.with_timezone(&tz).date_naive();
     let target_date = appointment_date.checked_sub_days(Days::new(u64::from(days_before)))?;
-    let target = resolve(tz, target_date.and_time(reminder_hour), true);
-    let mut send_at = latest_allowed_at_or_before(target, tz, departement, quiet);
-    if send_at >= appointment_start {
-        send_at = latest_allowed_at_or_before(
-            appointment_start - TimeDelta::minutes(1),
-            tz,
-            departement,
-            quiet,
-        );
+
+    // The usual moment: the reminder day, or the closest allowed day before it, strictly before the appointment.
+    let mut day = target_date;
+    for _ in 0..MAX_SEARCH_DAYS {
+        if day_allowed(day, departement) && at_hour(day) < appointment_start {
+            break;
+        }
+        day = day.pred_opt()?;
     }
-    (send_at > now && send_at < appointment_start).then_some(send_at)
+    let usual = at_hour(day);
+    if usual > now && usual < appointment_start {
+        return Some(usual);
+    }
+
+    // Short notice: the next allowed day after the booking, far enough ahead of the appointment.
+    let latest = appointment_start - TimeDelta::hours(SHORT_NOTICE_MIN_HOURS);
+    let mut day = now.with_timezone(&tz).date_naive().succ_opt()?;
+    while day <= appointment_date {
+        if day_allowed(day, departement) {
+            let t = at_hour(day);
+            if t > latest {
+                return None;
+            }
+            if t > now {
+                return Some(t);
+            }
+        }
+        day = day.succ_opt()?;
+    }
+    None
 }
 
 /// When to send a message due now (summon, cancelation…): `now` if allowed, else the next allowed
@@ -354,29 +390,29 @@ mod tests {
     }
 
     #[test]
-    fn monday_appointment_reminder_the_day_before_goes_out_saturday_evening() {
+    fn monday_appointment_reminder_the_day_before_goes_out_saturday_morning() {
         let monday = local(PARIS, 2027, 6, 7, 9, 0);
         assert_eq!(
             reminder_send_time(monday, 1, ten(), PARIS, "92", Q, long_ago()),
-            Some(local(PARIS, 2027, 6, 5, 19, 59))
+            Some(local(PARIS, 2027, 6, 5, 10, 0))
         );
     }
 
     #[test]
-    fn reminder_falling_on_sunday_moves_to_saturday_evening() {
+    fn reminder_falling_on_sunday_moves_to_saturday_at_the_usual_hour() {
         let tuesday = local(PARIS, 2027, 6, 8, 9, 0);
         assert_eq!(
             reminder_send_time(tuesday, 2, ten(), PARIS, "92", Q, long_ago()),
-            Some(local(PARIS, 2027, 6, 5, 19, 59))
+            Some(local(PARIS, 2027, 6, 5, 10, 0))
         );
     }
 
     #[test]
-    fn reminder_falling_on_ascension_moves_to_the_evening_before() {
+    fn reminder_falling_on_ascension_moves_to_the_day_before() {
         let friday = local(PARIS, 2027, 5, 7, 9, 0);
         assert_eq!(
             reminder_send_time(friday, 1, ten(), PARIS, "92", Q, long_ago()),
-            Some(local(PARIS, 2027, 5, 5, 19, 59))
+            Some(local(PARIS, 2027, 5, 5, 10, 0))
         );
     }
 
@@ -386,7 +422,7 @@ mod tests {
         let saturday = local(PARIS, 2027, 3, 27, 10, 0);
         assert_eq!(
             reminder_send_time(saturday, 1, ten(), PARIS, "57", Q, long_ago()),
-            Some(local(PARIS, 2027, 3, 25, 19, 59))
+            Some(local(PARIS, 2027, 3, 25, 10, 0))
         );
         assert_eq!(
             reminder_send_time(saturday, 1, ten(), PARIS, "92", Q, long_ago()),
@@ -400,20 +436,20 @@ mod tests {
         let appointment = local(tz, 2027, 6, 2, 9, 0);
         let sent = reminder_send_time(appointment, 1, ten(), tz, "974", Q, long_ago()).unwrap();
         assert_eq!(sent, utc(2027, 6, 1, 6, 0));
-        // Tuesday 21 December 2027, J-1 = 20 December (abolition day in 974) → Saturday 18, 19:59.
+        // Tuesday 21 December 2027, J-1 = 20 December (abolition day in 974) → Saturday 18, 10:00.
         let appointment = local(tz, 2027, 12, 21, 9, 0);
         let sent = reminder_send_time(appointment, 1, ten(), tz, "974", Q, long_ago()).unwrap();
-        assert_eq!(sent, local(tz, 2027, 12, 18, 19, 59));
-        assert_eq!(sent, utc(2027, 12, 18, 15, 59));
+        assert_eq!(sent, local(tz, 2027, 12, 18, 10, 0));
+        assert_eq!(sent, utc(2027, 12, 18, 6, 0));
     }
 
     #[test]
-    fn guadeloupe_reminder_on_abolition_day_moves_to_the_evening_before() {
+    fn guadeloupe_reminder_on_abolition_day_moves_to_the_day_before() {
         let tz = America::Guadeloupe;
         let friday = local(tz, 2027, 5, 28, 9, 0);
         let sent = reminder_send_time(friday, 1, ten(), tz, "971", Q, long_ago()).unwrap();
-        // 26 May 19:59 in Guadeloupe (UTC−4) is 23:59 UTC.
-        assert_eq!(sent, utc(2027, 5, 26, 23, 59));
+        // 26 May 10:00 in Guadeloupe (UTC−4) is 14:00 UTC.
+        assert_eq!(sent, utc(2027, 5, 26, 14, 0));
         // Same appointment in Paris (92): 27 May is an ordinary Thursday.
         let paris = local(PARIS, 2027, 5, 28, 9, 0);
         assert_eq!(
@@ -428,13 +464,13 @@ mod tests {
         // take Tuesday 30 March 10:00 (UTC+2).
         let tuesday = local(PARIS, 2027, 3, 30, 10, 0);
         assert_eq!(tuesday, utc(2027, 3, 30, 8, 0));
-        // J-1 Easter Monday, Sunday, → Saturday 27 March 19:59 at UTC+1.
+        // J-1 Easter Monday, Sunday, → Saturday 27 March 10:00 at UTC+1.
         let j1 = reminder_send_time(tuesday, 1, ten(), PARIS, "92", Q, long_ago()).unwrap();
-        assert_eq!(j1, utc(2027, 3, 27, 18, 59));
+        assert_eq!(j1, utc(2027, 3, 27, 9, 0));
         assert_eq!(offset_hours(j1, PARIS), 1);
         // J-2 is the Sunday of the change → same Saturday.
         let j2 = reminder_send_time(tuesday, 2, ten(), PARIS, "92", Q, long_ago()).unwrap();
-        assert_eq!(j2, utc(2027, 3, 27, 18, 59));
+        assert_eq!(j2, utc(2027, 3, 27, 9, 0));
         // Wednesday 31 March, J-1 Tuesday 30 at 10:00 summer time = 08:00 UTC.
         let wednesday = local(PARIS, 2027, 3, 31, 10, 0);
         let j1 = reminder_send_time(wednesday, 1, ten(), PARIS, "92", Q, long_ago()).unwrap();
@@ -450,7 +486,7 @@ mod tests {
         for days_before in [1, 2] {
             let sent = reminder_send_time(tuesday, days_before, ten(), PARIS, "92", Q, long_ago())
                 .unwrap();
-            assert_eq!(sent, utc(2027, 10, 30, 17, 59), "J-{days_before}");
+            assert_eq!(sent, utc(2027, 10, 30, 8, 0), "J-{days_before}");
             assert_eq!(offset_hours(sent, PARIS), 2);
         }
         // Wednesday 3 November, J-1 Tuesday 2 at 10:00 winter time = 09:00 UTC.
@@ -484,20 +520,54 @@ mod tests {
 
     #[test]
     fn reminder_is_never_after_the_appointment() {
-        // Same-day reminder at 10:00 for a 09:00 appointment: moved before the appointment.
+        // Same-day reminder at 10:00 for a 09:00 appointment: the day before, at the usual hour.
         let appointment = local(PARIS, 2027, 6, 2, 9, 0);
         let sent = reminder_send_time(appointment, 0, ten(), PARIS, "92", Q, long_ago()).unwrap();
         assert!(sent < appointment);
-        assert_eq!(sent, local(PARIS, 2027, 6, 2, 8, 59));
+        assert_eq!(sent, local(PARIS, 2027, 6, 1, 10, 0));
     }
 
     #[test]
-    fn reminder_hour_inside_quiet_hours_is_moved_earlier() {
+    fn reminder_hour_inside_quiet_hours_becomes_a_daytime_hour() {
         let appointment = local(PARIS, 2027, 6, 3, 9, 0);
         let late = NaiveTime::from_hms_opt(21, 0, 0).unwrap();
         assert_eq!(
             reminder_send_time(appointment, 1, late, PARIS, "92", Q, long_ago()),
-            Some(local(PARIS, 2027, 6, 2, 19, 59))
+            Some(local(PARIS, 2027, 6, 2, 10, 0))
+        );
+    }
+
+    #[test]
+    fn a_short_notice_booking_gets_its_reminder_the_next_allowed_day_at_least_twelve_hours_ahead() {
+        // Sortie d'audience booked Tuesday 1 June 2027 at 15:00 for Thursday 3 June 09:00, J-2 reminders: J-2 (the
+        // Tuesday 10:00) has passed; Wednesday 10:00 is 23 h ahead.
+        let thursday = local(PARIS, 2027, 6, 3, 9, 0);
+        let booked = local(PARIS, 2027, 6, 1, 15, 0);
+        assert_eq!(
+            reminder_send_time(thursday, 2, ten(), PARIS, "92", Q, booked),
+            Some(local(PARIS, 2027, 6, 2, 10, 0))
+        );
+        // Booked Tuesday 15:00 for Wednesday 16:00: Wednesday 10:00 is only 6 h ahead → no reminder.
+        let wednesday = local(PARIS, 2027, 6, 2, 16, 0);
+        assert_eq!(
+            reminder_send_time(wednesday, 1, ten(), PARIS, "92", Q, booked),
+            None
+        );
+        // Booked Saturday 5 June 15:00 for Tuesday 8 June 09:00 with J-2: Sunday is skipped, Monday 10:00 is
+        // 23 h ahead.
+        let tuesday = local(PARIS, 2027, 6, 8, 9, 0);
+        let saturday = local(PARIS, 2027, 6, 5, 15, 0);
+        assert_eq!(
+            reminder_send_time(tuesday, 2, ten(), PARIS, "92", Q, saturday),
+            Some(local(PARIS, 2027, 6, 7, 10, 0))
+        );
+        // Booked Friday 14 May 2027 at 18:00 for Monday 17 May (Whit Monday is a holiday but the appointment
+        // was booked anyway) 14:00: Saturday 15 May 10:00 is the next allowed day.
+        let whit_monday = local(PARIS, 2027, 5, 17, 14, 0);
+        let friday = local(PARIS, 2027, 5, 14, 18, 0);
+        assert_eq!(
+            reminder_send_time(whit_monday, 2, ten(), PARIS, "92", Q, friday),
+            Some(local(PARIS, 2027, 5, 15, 10, 0))
         );
     }
 

@@ -754,7 +754,7 @@ fn booking_late_on_saturday_summons_monday_morning_and_drops_a_reminder_already_
     );
     assert_eq!(
         s.reminder_at, None,
-        "J-1 is Sunday, moved earlier to Saturday 19:59, already past"
+        "J-1 is Sunday, moved earlier to Saturday 10:00, already past; no allowed day is 12 h ahead"
     );
 
     // Booked Tuesday noon for Friday 14:00: summon now, reminder Thursday 10:00.
@@ -784,7 +784,7 @@ fn booking_late_on_saturday_summons_monday_morning_and_drops_a_reminder_already_
     );
     assert_eq!(s.reminder_at, Some(at(reunion, 2027, 6, 12, 18, 30)));
 
-    // Reminder hour in quiet hours (21:00) on a weekday: moved earlier to 19:59 the same day.
+    // Reminder hour in quiet hours (21:00) on a weekday: a daytime hour instead (10:00), never 19:59.
     let s = schedule_for_booking(
         at(paris, 2027, 6, 1, 9, 0),
         at(paris, 2027, 6, 10, 9, 0),
@@ -796,7 +796,7 @@ fn booking_late_on_saturday_summons_monday_morning_and_drops_a_reminder_already_
         },
         Default::default(),
     );
-    assert_eq!(s.reminder_at, Some(at(paris, 2027, 6, 9, 19, 59)));
+    assert_eq!(s.reminder_at, Some(at(paris, 2027, 6, 9, 10, 0)));
 }
 
 #[tokio::test]
