@@ -60,6 +60,17 @@ for (const backend of backends()) {
       const table = await page.locator('#table-mesures').innerText();
       assert.match(table, /Sursis probatoire/);
       assert.match(table, /Se soumettre à des soins — Suivi en addictologie/);
+      // What the person reads in their space, previewed by the agent, in French then in Arabic.
+      await Promise.all([page.waitForNavigation(), page.click('text=Voir ce que la personne lit')]);
+      await checkA11y(page);
+      const main = await page.locator('main').innerText();
+      assert.match(main, /vous n'allez pas en prison tant que vous respectez des règles/);
+      assert.match(main, /Justificatif de domicile récent/);
+      await Promise.all([page.waitForNavigation(), page.click('#langues >> text=العربية')]);
+      await checkA11y(page);
+      assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
+      await page.setViewportSize({ width: 360, height: 740 });
+      await checkA11y(page);
       await ctx.close();
     });
 

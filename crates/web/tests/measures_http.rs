@@ -327,6 +327,24 @@ async fn another_spip_gets_404_and_a_read_only_prosecutor_gets_403_on_measures()
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("Détention à domicile sous surveillance électronique"));
         assert!(!page.contains("Ajouter une mesure"));
+        // The preview of what the person reads follows the same scope.
+        let preview = format!("/msj/personnes/{}/mesures/apercu", w.person);
+        assert_eq!(
+            get(&st, Some(&w.cpip75.token), &preview).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (status, body) = get(
+            &st,
+            Some(&w.prosecutor.token),
+            &format!("{preview}?langue=ar"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("dir=\"rtl\""));
+        assert!(body.contains("الاحتجاز في المنزل تحت المراقبة الإلكترونية"));
+        let (_, body) = get(&st, Some(&w.cpip92.token), &preview).await;
+        assert!(body.contains("Aperçu pour les agents"));
+        assert!(body.contains("Vous faites votre peine chez vous, avec un bracelet électronique."));
         let kept = measures::get(&db, &w.cpip92.scope, &m.id).await.unwrap();
         assert_eq!(kept.kind, domain::MeasureKind::Ddse);
     })

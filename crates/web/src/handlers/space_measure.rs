@@ -94,6 +94,8 @@ pub struct PersonCtx {
     pub ui: Chrome,
     pub demo: bool,
     pub notice: Option<Notice>,
+    /// Set on the agents' preview: link back to the person's record.
+    pub agent_back: Option<String>,
 }
 
 impl PersonCtx {
@@ -116,6 +118,7 @@ impl PersonCtx {
             ui: chrome(lang),
             demo,
             notice: None,
+            agent_back: None,
         }
     }
 }
@@ -303,6 +306,16 @@ pub async fn render_my_measure(
     lang: Lang,
     now: i64,
 ) -> AppResult<Response> {
+    page(my_measure_page(st, person_id, lang, now).await?)
+}
+
+/// The page's content, for [`render_my_measure`] and the agents' preview (which adds a notice).
+pub async fn my_measure_page(
+    st: &AppState,
+    person_id: &str,
+    lang: Lang,
+    now: i64,
+) -> AppResult<MyMeasurePage> {
     let mine = measures::for_person(&st.db, person_id, now).await?;
     let views: Vec<MeasureView> = mine
         .measures
@@ -342,7 +355,7 @@ pub async fn render_my_measure(
         .iter()
         .filter_map(|v| Some(format!("{} — {}", v.title, v.end.clone()?)))
         .collect();
-    page(MyMeasurePage {
+    Ok(MyMeasurePage {
         pctx: PersonCtx::new(
             TITLE.get(lang),
             lang,

@@ -29,6 +29,49 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/msj/mesures/{id}/modifier", get(edit_form).post(update))
         .route("/msj/mesures/{id}/supprimer", post(delete))
+        .route("/msj/personnes/{id}/mesures/apercu", get(preview))
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct PreviewQuery {
+    #[serde(default)]
+    langue: Option<String>,
+}
+
+/// What the person reads in their space about their measures, for the agent to check or show during an
+/// appointment; in the person's language unless another is asked.
+pub async fn preview(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(person_id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<PreviewQuery>,
+) -> AppResult<Response> {
+    require_msj(&auth)?;
+    let p = ppsmj::get(&st.db, auth.scope(), &person_id).await?;
+    let lang = q
+        .langue
+        .as_deref()
+        .and_then(domain::Lang::parse)
+        .or_else(|| domain::Lang::parse(p.language.as_str()))
+        .unwrap_or_default();
+    let mut page =
+        crate::handlers::space_measure::my_measure_page(&st, &person_id, lang, store::now())
+            .await?;
+    page.pctx.languages.iter_mut().for_each(|l| {
+        l.href = l.href.replace(
+            "/mon-espace/ma-mesure",
+            &format!("/msj/personnes/{person_id}/mesures/apercu"),
+        )
+    });
+    page.pctx.notice = Some(crate::views::Notice {
+        kind: "info",
+        text: format!(
+            "Aperçu pour les agents : voici ce que {} lit dans son espace « Ma mesure ».",
+            p.display_name()
+        ),
+    });
+    page.pctx.agent_back = Some(format!("/msj/personnes/{person_id}#mesures"));
+    crate::handlers::page(page)
 }
 
 /// What the form holds (kept as typed when refused).
