@@ -260,6 +260,13 @@ async fn editing_a_measure_replaces_its_obligations_and_every_change_is_audited_
         }
         let history = ppsmj::history_of(&db, &w.cpip92, &w.person).await.unwrap();
         assert!(history.iter().any(|h| h.action == "measure.create"));
+
+        // An archived record gets no new measure.
+        ppsmj::archive(&db, &w.cpip92, &w.person, now() + 180)
+            .await
+            .unwrap();
+        let refused = measures::create(&db, &w.cpip92, &w.person, &sursis(), now() + 240).await;
+        assert!(matches!(refused, Err(MsjError::Rule(m)) if m.contains("archivé")));
     })
     .await;
 }

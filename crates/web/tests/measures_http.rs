@@ -491,6 +491,22 @@ async fn an_agent_answers_the_monthly_question_once_and_only_the_national_admin_
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("<td>Agents</td><td>1</td><td>4,0</td><td>0</td><td>0</td><td>0</td><td>1</td><td>0</td>"), "{page}");
         assert!(page.contains("Très pratique"));
+
+        // A person answers from their space, with errors in their language.
+        let refused = web::handlers::satisfaction::record_person_answer(
+            &st, &w.person, None, "0", "", Lang::Ar, store::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(refused, Err(vec![("score", "اختر رقمًا من 1 إلى 5.")]));
+        web::handlers::satisfaction::record_person_answer(
+            &st, &w.person, None, "5", "", Lang::Ar, store::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let (_, page) = get(&st, Some(&w.admin.token), "/admin/satisfaction").await;
+        assert!(page.contains("<td>Personnes suivies</td><td>1</td><td>5,0</td>"));
     })
     .await;
 }

@@ -414,6 +414,11 @@ pub async fn create(
     let mut tx = db.begin().await?;
     let p = fetch_tx(&mut tx, scope, ppsmj_id).await?;
     refuse_readers(scope)?;
+    if p.archived_at.is_some() {
+        return Err(MsjError::Rule(
+            "Ce dossier est archivé : restaurez-le avant d'ajouter une mesure.".into(),
+        ));
+    }
     let v = validate(input).map_err(MsjError::Invalid)?;
     let id = crate::new_id();
     let organisation_id = scope

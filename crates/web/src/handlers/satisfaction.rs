@@ -156,3 +156,116 @@ pub async fn results(auth: Auth, State(st): State<AppState>) -> AppResult<Respon
         rows,
     })
 }
+
+/// The question as a person reads it in their space, in their language (the space renders the form; its POST
+/// handler calls [`record_person_answer`]).
+pub struct PersonPromptTexts {
+    pub question: &'static str,
+    pub hint: &'static str,
+    pub comment_label: &'static str,
+    pub comment_hint: &'static str,
+    pub submit: &'static str,
+    pub thanks: &'static str,
+    pub score_required: &'static str,
+    pub comment_too_long: &'static str,
+}
+
+pub fn person_prompt_texts(lang: domain::Lang) -> PersonPromptTexts {
+    use domain::Lang::*;
+    let pick = |fr: &'static str, falc: &'static str, en: &'static str, ar: &'static str| match lang
+    {
+        Fr => fr,
+        Falc => falc,
+        En => en,
+        Ar => ar,
+    };
+    PersonPromptTexts {
+        question: pick(
+            "Ce service vous aide-t-il ?",
+            "Ce service vous aide-t-il ?",
+            "Does this service help you?",
+            "هل تساعدك هذه الخدمة؟",
+        ),
+        hint: pick(
+            "De 1 (pas du tout) à 5 (beaucoup).",
+            "Choisissez un chiffre. 1 veut dire « pas du tout ». 5 veut dire « beaucoup ».",
+            "From 1 (not at all) to 5 (a lot).",
+            "من 1 (إطلاقًا) إلى 5 (كثيرًا).",
+        ),
+        comment_label: pick(
+            "Un commentaire ? (facultatif)",
+            "Vous voulez dire quelque chose ? (pas obligatoire)",
+            "Any comment? (optional)",
+            "هل لديك تعليق؟ (اختياري)",
+        ),
+        comment_hint: pick(
+            "500 caractères au plus. Votre réponse est anonyme : votre conseiller ne la voit pas.",
+            "Écrivez un message court. Votre conseiller ne voit pas votre réponse.",
+            "500 characters at most. Your answer is anonymous: your counsellor does not see it.",
+            "500 حرف كحد أقصى. إجابتك مجهولة الهوية: لا يراها مستشارك.",
+        ),
+        submit: pick(
+            "Envoyer mon avis",
+            "Envoyer",
+            "Send my answer",
+            "إرسال رأيي",
+        ),
+        thanks: pick(
+            "Merci pour votre réponse.",
+            "Merci pour votre réponse.",
+            "Thank you for your answer.",
+            "شكرًا على إجابتك.",
+        ),
+        score_required: pick(
+            "Choisissez une note de 1 à 5.",
+            "Choisissez un chiffre de 1 à 5.",
+            "Choose a score from 1 to 5.",
+            "اختر رقمًا من 1 إلى 5.",
+        ),
+        comment_too_long: pick(
+            "Votre commentaire est trop long : 500 caractères au plus.",
+            "Votre message est trop long. Écrivez moins.",
+            "Your comment is too long: 500 characters at most.",
+            "تعليقك طويل جدًا: 500 حرف كحد أقصى.",
+        ),
+    }
+}
+
+/// Records a person's monthly answer. Refused fields come back as (field, message in the person's language); a
+/// second answer in the same month is taken as done (the person sees the thanks either way).
+pub async fn record_person_answer(
+    st: &AppState,
+    person_id: &str,
+    organisation_id: Option<&str>,
+    score: &str,
+    comment: &str,
+    lang: domain::Lang,
+    now: i64,
+) -> AppResult<Result<(), Vec<(&'static str, &'static str)>>> {
+    let texts = person_prompt_texts(lang);
+    match satisfaction::record(
+        &st.db,
+        Respondent::Person,
+        person_id,
+        organisation_id,
+        score,
+        comment,
+        now,
+    )
+    .await
+    {
+        Ok(()) | Err(MsjError::Rule(_)) => Ok(Ok(())),
+        Err(MsjError::Invalid(errors)) => Ok(Err(errors
+            .0
+            .iter()
+            .map(|e| match e.field {
+                "score" => ("score", texts.score_required),
+                _ => ("comment", texts.comment_too_long),
+            })
+            .collect())),
+        Err(e) => {
+            super::msj::refusal(e)?;
+            Err(crate::error::AppError::NotFound)
+        }
+    }
+}
