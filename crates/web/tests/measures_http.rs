@@ -474,6 +474,7 @@ async fn an_agent_answers_the_monthly_question_once_and_only_the_national_admin_
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(body.contains("Choisissez une note de 1 à 5."));
         assert!(body.contains(">Bien</textarea>"), "comment kept");
+        assert!(body.contains("pas été envoyé"), "told at the top of the page");
         let long = "x".repeat(501);
         let (status, body) = post(&st, &w.cpip92, "/satisfaction", &format!("score=4&comment={long}")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

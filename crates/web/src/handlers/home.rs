@@ -31,8 +31,12 @@ pub async fn home(
     Query(q): Query<HomeQuery>,
 ) -> AppResult<Response> {
     let prompt = super::satisfaction::prompt_for(&st, &auth, store::now()).await?;
-    let notice = (q.satisfaction == "merci")
-        .then_some("Merci pour votre réponse : elle nous aide à améliorer le service.");
+    let notice = (q.satisfaction == "merci").then(|| {
+        (
+            "success",
+            "Merci pour votre réponse : elle nous aide à améliorer le service.".to_string(),
+        )
+    });
     home_page(&auth, prompt, notice)
 }
 
@@ -40,7 +44,7 @@ pub async fn home(
 pub fn home_page(
     auth: &Auth,
     satisfaction: Option<super::satisfaction::Prompt>,
-    notice: Option<&str>,
+    notice: Option<(&'static str, String)>,
 ) -> AppResult<Response> {
     let u = auth.user();
     let mut tiles = super::msj::tiles(u.role);
@@ -89,8 +93,8 @@ pub fn home_page(
         RoleGroup::Parquet => "Info Parquet — signalements reçus",
     };
     let mut ctx = PageCtx::new(&auth.1, "Accueil");
-    if let Some(n) = notice {
-        ctx = ctx.with_notice("success", n);
+    if let Some((kind, text)) = notice {
+        ctx = ctx.with_notice(kind, text);
     }
     page(HomePage {
         ctx,

@@ -85,7 +85,12 @@ pub async fn answer(
         }
         Err(MsjError::Invalid(errors)) => {
             let prompt = Prompt::new(&f.score, &f.comment, &errors);
-            let mut res = super::home::home_page(&auth, Some(prompt), None)?;
+            let notice = (
+                "error",
+                "Votre avis n'a pas été envoyé : corrigez la question « Ce service vous aide-t-il ? » en bas de la page."
+                    .to_string(),
+            );
+            let mut res = super::home::home_page(&auth, Some(prompt), Some(notice))?;
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(res)
         }
