@@ -165,7 +165,7 @@ static PAGES: &[HelpPage] = &[
             ),
             t!(
                 "Votre dossier est archivé après 12 mois sans activité, puis supprimé 6 mois plus tard. Vous pouvez demander à voir ou à corriger vos données auprès du délégué à la protection des données du ministère de la Justice. Vous pouvez aussi arrêter les SMS à tout moment avec le lien reçu.",
-                "Votre dossier est effacé quand votre suivi est fini depuis longtemps. Vous pouvez demander à voir vos informations. Vous pouvez demander à les corriger. Vous pouvez arrêter les SMS avec le lien reçu par SMS.",
+                "Votre dossier est effacé quand votre suivi est fini depuis longtemps. Vous pouvez demander à voir vos informations. Vous pouvez demander à les corriger. Vous ne voulez plus de messages sur votre téléphone ? Cliquez sur le lien reçu dans le message.",
                 "Your file is archived after 12 months without activity, then deleted 6 months later. You can ask the Ministry of Justice's data protection officer to see or correct your data. You can also stop text messages at any time with the link you received.",
                 "يُؤرشف ملفك بعد 12 شهرًا دون نشاط، ثم يُحذف بعد 6 أشهر. يمكنك طلب الاطلاع على بياناتك أو تصحيحها لدى مندوب حماية البيانات في وزارة العدل. يمكنك أيضًا إيقاف الرسائل النصية في أي وقت بالرابط الذي وصلك.",
             ),
@@ -249,4 +249,40 @@ pub async fn show(
             title: BACK.get(lang),
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_help_page_exists_in_four_languages_and_easy_read_stays_short_without_abbreviations() {
+        let mut texts = vec![&HELP, &INTRO, &BACK, &QUESTIONS, &SEE_ALSO];
+        for p in PAGES {
+            texts.push(&p.title);
+            texts.extend(p.paragraphs.iter());
+        }
+        for t in texts {
+            for lang in Lang::ALL {
+                assert!(!t.get(lang).trim().is_empty(), "{t:?}");
+            }
+            assert!(
+                t.ar.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)),
+                "{}",
+                t.ar
+            );
+            for s in domain::measure::sentences(t.falc) {
+                assert!(
+                    s.split_whitespace().count() <= 15,
+                    "long easy-read sentence: {s}"
+                );
+                for w in s.split(|c: char| !c.is_alphanumeric()) {
+                    assert!(
+                        w.chars().filter(|c| c.is_uppercase()).count() < 2,
+                        "abbreviation: {w}"
+                    );
+                }
+            }
+        }
+    }
 }
