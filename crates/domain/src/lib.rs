@@ -17,6 +17,7 @@ pub mod appointment;
 pub mod email;
 pub mod holidays;
 pub mod insee;
+pub mod measure;
 pub mod names;
 pub mod natinf;
 pub mod phone;
@@ -33,6 +34,7 @@ pub use code::UnknownCode;
 pub use email::{Email, EmailError};
 pub use holidays::{easter_sunday, is_public_holiday, is_working_day, public_holidays};
 pub use insee::{InseeCode, InseeError};
+pub use measure::{Lang, MeasureKind, ObligationKind};
 pub use natinf::{NatinfCode, NatinfError};
 pub use phone::{MobilePhone, PhoneError, PhoneKind, PhoneNumber, Territory};
 pub use referral::{

@@ -2,6 +2,7 @@
 //! configuration, then hand over to the library crates.
 
 mod demo;
+mod demo_measures;
 mod demo_msj;
 mod demo_parquet;
 mod imports;
@@ -183,6 +184,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             load_demo_refdata(&db).await?;
             demo_msj::seed(&db, &orgs).await?;
             demo_parquet::seed(&db, &orgs).await?;
+            demo_measures::seed_demo_measures(&db, store::now()).await?;
             serve(db, config, !no_worker).await?;
         }
         Command::Worker => {

@@ -15,6 +15,7 @@ pub mod parquet;
 pub mod ratelimit;
 pub mod refdata;
 pub mod roles;
+pub mod satisfaction;
 pub mod scope;
 pub mod sessions;
 pub mod templates;

@@ -101,6 +101,7 @@ pub fn nav_for(role: Role, path: &str, demo: bool) -> Vec<NavItem> {
     }
     if role.is_national_admin() {
         admin_links.push(("Organisations", "/admin/organisations"));
+        admin_links.push(("Satisfaction", "/admin/satisfaction"));
     }
     if role.manages_users() {
         admin_links.push(("Journal d'audit", "/admin/journal"));
@@ -202,6 +203,8 @@ pub struct HomePage {
     pub organisation: String,
     pub tiles: Vec<Tile>,
     pub totp_enabled: bool,
+    /// The monthly "Ce service vous aide-t-il ?" question, until answered this month.
+    pub satisfaction: Option<crate::handlers::satisfaction::Prompt>,
 }
 
 pub struct Tile {

@@ -16,6 +16,7 @@ pub mod agendas;
 pub mod appi_import;
 pub mod appointments;
 pub mod divestments;
+pub mod measures;
 pub mod places;
 pub mod ppsmj;
 pub mod retention;

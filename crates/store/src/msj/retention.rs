@@ -126,6 +126,8 @@ async fn delete_record(tx: &mut Tx<'_>, id: &str) -> Result<()> {
     for sql in [
         "DELETE FROM ppsmj_history WHERE ppsmj_id = $1",
         "DELETE FROM divestments WHERE ppsmj_id = $1",
+        "DELETE FROM measure_obligations WHERE measure_id IN (SELECT id FROM measures WHERE ppsmj_id = $1)",
+        "DELETE FROM measures WHERE ppsmj_id = $1",
         // Rebooking links point inside the same record: cut them before deleting.
         "UPDATE appointments SET previous_appointment_id = NULL WHERE ppsmj_id = $1",
         "DELETE FROM appointments WHERE ppsmj_id = $1",

@@ -1,12 +1,15 @@
 //! Home pages by role.
 
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use store::roles::RoleGroup;
 
 use super::page;
 use crate::error::AppResult;
 use crate::session::{Auth, Ctx};
 use crate::views::{HomePage, PageCtx, Tile};
+use crate::AppState;
 
 pub async fn root(ctx: Ctx) -> Response {
     if ctx.current.is_some() {
@@ -16,7 +19,33 @@ pub async fn root(ctx: Ctx) -> Response {
     }
 }
 
-pub async fn home(auth: Auth) -> AppResult<Response> {
+#[derive(Deserialize, Default)]
+pub struct HomeQuery {
+    #[serde(default)]
+    satisfaction: String,
+}
+
+pub async fn home(
+    auth: Auth,
+    State(st): State<AppState>,
+    Query(q): Query<HomeQuery>,
+) -> AppResult<Response> {
+    let prompt = super::satisfaction::prompt_for(&st, &auth, store::now()).await?;
+    let notice = (q.satisfaction == "merci").then(|| {
+        (
+            "success",
+            "Merci pour votre réponse : elle nous aide à améliorer le service.".to_string(),
+        )
+    });
+    home_page(&auth, prompt, notice)
+}
+
+/// The home page, with the monthly satisfaction question when `satisfaction` is set.
+pub fn home_page(
+    auth: &Auth,
+    satisfaction: Option<super::satisfaction::Prompt>,
+    notice: Option<(&'static str, String)>,
+) -> AppResult<Response> {
     let u = auth.user();
     let mut tiles = super::msj::tiles(u.role);
     tiles.extend(super::msj_admin::tiles(u.role));
@@ -63,8 +92,13 @@ pub async fn home(auth: Auth) -> AppResult<Response> {
         RoleGroup::Administration => "Info Parquet — signalements au procureur",
         RoleGroup::Parquet => "Info Parquet — signalements reçus",
     };
+    let mut ctx = PageCtx::new(&auth.1, "Accueil");
+    if let Some((kind, text)) = notice {
+        ctx = ctx.with_notice(kind, text);
+    }
     page(HomePage {
-        ctx: PageCtx::new(&auth.1, "Accueil"),
+        ctx,
+        satisfaction,
         greeting: format!("Bonjour {}", u.first_name),
         role: u.role.label(),
         organisation: format!("{} · {space}", u.organisation_name),

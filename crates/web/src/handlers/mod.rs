@@ -8,6 +8,9 @@ pub mod misc;
 pub mod msj;
 pub mod msj_admin;
 pub mod parquet;
+pub mod satisfaction;
+pub mod space_help;
+pub mod space_measure;
 pub mod templates;
 
 use axum::response::{Html, IntoResponse, Response};

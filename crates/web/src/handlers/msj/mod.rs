@@ -1,6 +1,7 @@
 //! Mon Suivi Justice, agents' side: people followed (PPSMJ), booking, outcomes, work queue.
 
 pub mod booking;
+pub mod measures;
 pub mod notify;
 pub mod ppsmj;
 
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/msj/rendez-vous/{id}/annuler", post(booking::cancel))
         .route("/msj/rendez-vous/{id}/resultat", post(booking::outcome))
         .route("/msj/a-traiter", get(booking::queue))
+        .merge(measures::routes())
 }
 
 /// Agents of Mon Suivi Justice (and the national admin) use these pages.

@@ -526,6 +526,7 @@ pub struct ShowPage {
     pub history: Vec<HistRow>,
     pub book_types: Vec<Choice>,
     pub may_change: bool,
+    pub measures: Vec<super::measures::MeasureRow>,
 }
 
 pub fn kind_label(kind: &str) -> &'static str {
@@ -562,6 +563,9 @@ fn info_notice(code: &str) -> Option<(&'static str, String)> {
         "replanifie" => "Rendez-vous replanifié. La personne est prévenue du changement.",
         "annule" => "Rendez-vous annulé.",
         "resultat" => "Résultat du rendez-vous enregistré.",
+        "mesure_ajoutee" => "Mesure ajoutée. La personne la verra expliquée dans son espace.",
+        "mesure_modifiee" => "Mesure modifiée.",
+        "mesure_supprimee" => "Mesure supprimée.",
         _ => return None,
     };
     Some(("success", text.to_string()))
@@ -637,6 +641,19 @@ fn history_text(
                 .map(|s| state_badge(s).1)
                 .unwrap_or("?");
             format!("Résultat saisi : {state} — {appt}")
+        }
+        "measure.create" | "measure.update" | "measure.delete" => {
+            let kind = details["kind"]
+                .as_str()
+                .and_then(domain::MeasureKind::parse)
+                .map(|k| k.label())
+                .unwrap_or("mesure");
+            let verb = match h.action.as_str() {
+                "measure.create" => "ajoutée",
+                "measure.update" => "modifiée",
+                _ => "supprimée",
+            };
+            format!("Mesure {verb} : {kind}")
         }
         a if a.starts_with("divestment") => {
             "Dessaisissement : ".to_string() + a.trim_start_matches("divestment.")
@@ -762,6 +779,14 @@ pub(crate) async fn show_page(
     );
     let all_types = places::appointment_types(&st.db).await?;
     let may_change = super::may_change(auth.user().role);
+    let today = chrono::DateTime::<chrono::Utc>::from_timestamp(now, 0)
+        .unwrap_or_default()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    let measures = super::measures::rows(
+        &store::msj::measures::list_for_ppsmj(&st.db, scope, id).await?,
+        today,
+    );
     let mut ctx = PageCtx::new(&auth.1, &p.display_name());
     if let Some((kind, text)) = notice {
         ctx = ctx.with_notice(kind, text);
@@ -809,6 +834,7 @@ pub(crate) async fn show_page(
             })
             .collect(),
         may_change,
+        measures,
     })
 }
 

@@ -1,0 +1,1 @@
+-- Measures and satisfaction: nothing specific to SQLite.
