@@ -178,6 +178,14 @@ struct RawCommune {
     kind: String,
 }
 
+/// The current communes of `@etalab/decoupage-administratif` (the version pinned by package-lock.json), embedded
+/// in the binary by build.rs.
+pub fn embedded_communes_json() -> Vec<u8> {
+    static DEFLATED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/communes.json.deflate"));
+    miniz_oxide::inflate::decompress_to_vec(DEFLATED)
+        .expect("the communes embedded at build time inflate")
+}
+
 /// Parses `communes.json` of `@etalab/decoupage-administratif`, keeping current communes only.
 pub fn parse_communes_json(bytes: &[u8]) -> Result<Vec<Commune>, Vec<RowError>> {
     let raw: Vec<RawCommune> =

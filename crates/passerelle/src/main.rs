@@ -60,7 +60,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImportKind {
-    /// Communes (INSEE) from `@etalab/decoupage-administratif` (default: the copy installed by `npm ci`).
+    /// Communes (INSEE) from `@etalab/decoupage-administratif` (default: the list embedded in the binary).
     Communes { file: Option<PathBuf> },
     /// The Ministry's « juridictions compétentes pour les communes » CSV (`;`, UTF-8).
     Juridictions { file: PathBuf },
@@ -365,26 +365,16 @@ fn report(errors: &[imports::RowError]) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn default_communes_file() -> Option<PathBuf> {
-    let rel = Path::new("node_modules/@etalab/decoupage-administratif/data/communes.json");
-    let mut candidates = vec![rel.to_path_buf()];
-    if let Ok(exe) = std::env::current_exe() {
-        for anc in exe.ancestors().skip(1).take(4) {
-            candidates.push(anc.join(rel));
-        }
-    }
-    candidates.into_iter().find(|p| p.is_file())
-}
-
 async fn import(db: &Db, what: ImportKind) -> Result<ExitCode> {
     let actor = Actor::system("passerelle import");
     match what {
         ImportKind::Communes { file } => {
-            let Some(path) = file.or_else(default_communes_file) else {
-                bail!("fichier des communes introuvable : lancez `npm ci` ou indiquez le chemin de communes.json");
+            // Without a file: the list embedded in the binary at build time.
+            let bytes = match file {
+                Some(path) => std::fs::read(&path)
+                    .with_context(|| format!("lecture de {}", path.display()))?,
+                None => imports::embedded_communes_json(),
             };
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("lecture de {}", path.display()))?;
             let rows = match imports::parse_communes_json(&bytes) {
                 Ok(r) => r,
                 Err(errors) => return Ok(report(&errors)),
@@ -508,7 +498,7 @@ async fn import_appi(db: &Db, file: &Path, organisation: &str) -> Result<ExitCod
     }
 }
 
-/// The demo needs the Hauts-de-Seine sample of the jurisdictions table and, when installed, the communes list.
+/// The demo needs the Hauts-de-Seine sample of the jurisdictions table and the communes list (embedded).
 async fn load_demo_refdata(db: &Db) -> Result<()> {
     use store::refdata::{count, RefTable};
     let actor = Actor::system("demo");
@@ -527,17 +517,9 @@ async fn load_demo_refdata(db: &Db) -> Result<()> {
         .await?;
     }
     if count(db, RefTable::Communes).await? == 0 {
-        match default_communes_file() {
-            Some(path) => {
-                let bytes = std::fs::read(&path)?;
-                if let Ok(rows) = imports::parse_communes_json(&bytes) {
-                    store::refdata::upsert_communes(db, &actor, &rows, &|_| {}).await?;
-                }
-            }
-            None => tracing::warn!(
-                "communes list not found (run `npm ci`): commune search will be empty"
-            ),
-        }
+        let rows = imports::parse_communes_json(&imports::embedded_communes_json())
+            .map_err(|e| anyhow::anyhow!("liste des communes embarquée invalide : {}", e[0]))?;
+        store::refdata::upsert_communes(db, &actor, &rows, &|_| {}).await?;
     }
     Ok(())
 }

@@ -104,3 +104,31 @@ fn user_create_prints_a_single_use_activation_link() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("existe déjà"));
 }
+
+/// The communes list travels inside the binary: run from a directory without `node_modules`, the import finds
+/// every current commune (and the demo's commune search and routing work the same way).
+#[test]
+fn the_communes_import_works_from_any_directory_with_the_embedded_list() {
+    let dir = store::testing::TempDir::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["import", "communes"])
+        .current_dir(&dir.0)
+        .env("PASSERELLE_DATA_DIR", &dir.0)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run passerelle");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let count: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_suffix(" communes importées."))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count in {stdout}"));
+    // France has about 34,900 communes; a truncated or empty list would be far below.
+    assert!((34_000..36_000).contains(&count), "{count}");
+}
