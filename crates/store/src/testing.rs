@@ -68,15 +68,10 @@ impl TestDb {
         })
     }
 
-    pub async fn cleanup(self) {
+    pub async fn cleanup(mut self) {
         self.db.close().await;
-        if let Some(name) = self.pg_name {
-            if let Ok(admin) = Db::connect(&admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(admin.pool())
-                    .await;
-                admin.close().await;
-            }
+        if let Some(name) = self.pg_name.take() {
+            drop_pg_database(&name).await;
         }
     }
 
@@ -86,6 +81,33 @@ impl TestDb {
             (Some(name), _) => replace_db_name(&admin_url(), name),
             (None, Some(dir)) => format!("sqlite://{}/test.db", dir.0.display()),
             _ => unreachable!("a TestDb is either SQLite or PostgreSQL"),
+        }
+    }
+}
+
+async fn drop_pg_database(name: &str) {
+    if let Ok(admin) = Db::connect(&admin_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin.pool())
+            .await;
+        admin.close().await;
+    }
+}
+
+/// A test that panics never reaches `cleanup`: its PostgreSQL database is dropped here instead (on a thread of its
+/// own, since `Drop` cannot await and the test's runtime is unwinding), so failed runs leave no database behind.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(drop_pg_database(&name));
+                }
+            })
+            .join();
         }
     }
 }
