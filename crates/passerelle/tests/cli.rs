@@ -104,3 +104,42 @@ fn user_create_prints_a_single_use_activation_link() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("existe déjà"));
 }
+
+#[test]
+fn a_bad_trusted_proxy_or_session_lifetime_refuses_to_start_and_names_the_variable() {
+    let dir = std::env::temp_dir().join(format!("passerelle-cli-proxies-{}", std::process::id()));
+    for (var, value) in [
+        ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.0/33"),
+        ("PASSERELLE_SESSION_MAX_HOURS", "douze"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+            .arg("migrate")
+            .env("PASSERELLE_DATA_DIR", &dir)
+            .env_remove("DATABASE_URL")
+            .env(var, value)
+            .output()
+            .expect("run passerelle");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("variable d'environnement {var} invalide")),
+            "{err}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .arg("migrate")
+        .env("PASSERELLE_DATA_DIR", &dir)
+        .env_remove("DATABASE_URL")
+        .env(
+            "PASSERELLE_TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.168.1.10, fd00::/8",
+        )
+        .output()
+        .expect("run passerelle");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

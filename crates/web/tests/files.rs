@@ -32,6 +32,8 @@ fn config(dir: &Path) -> Config {
         mail_from: "test@localhost".into(),
         secure_cookies: false,
         session_idle_secs: 3600,
+        session_max_secs: 12 * 3600,
+        trusted_proxies: vec![],
         totp_required_for_admins: false,
         worker_poll_secs: 1,
         sms: web::config::SmsConfig::Demo,

@@ -73,6 +73,8 @@ fn state(db: &Db) -> AppState {
             mail_from: "test@localhost".into(),
             secure_cookies: false,
             session_idle_secs: 3600,
+            session_max_secs: 12 * 3600,
+            trusted_proxies: vec![],
             totp_required_for_admins: false,
             worker_poll_secs: 60,
             sms: web::config::SmsConfig::Demo,
