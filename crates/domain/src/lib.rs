@@ -17,6 +17,7 @@ pub mod appointment;
 pub mod email;
 pub mod holidays;
 pub mod insee;
+pub mod limits;
 pub mod natinf;
 pub mod phone;
 pub mod referral;

@@ -287,3 +287,45 @@ async fn sessions_end_after_their_absolute_lifetime_even_when_active() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_database_refuses_over_long_names_and_emails() {
+    on_each_backend(|db| async move {
+        let u = user(&db, "a@b.test").await;
+        for (col, len) in [("last_name", 101), ("first_name", 101), ("email", 255)] {
+            let sql = format!("UPDATE users SET {col} = $2 WHERE id = $1");
+            let too_long = format!("{}@b.test", "x".repeat(len - 7));
+            assert!(
+                sqlx::query(&sql)
+                    .bind(&u.id)
+                    .bind(&too_long)
+                    .execute(db.pool())
+                    .await
+                    .is_err(),
+                "{col}"
+            );
+        }
+        // At the limit it is accepted.
+        sqlx::query("UPDATE users SET last_name = $2 WHERE id = $1")
+            .bind(&u.id)
+            .bind("é".repeat(100))
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let err = users::create(
+            &db,
+            &Actor::system("t"),
+            &NewUser {
+                email: "c@d.test".into(),
+                first_name: "x".repeat(101),
+                last_name: "Nom".into(),
+                role: Role::Cpip,
+                organisation_id: u.organisation_id.clone(),
+                password_hash: None,
+            },
+        )
+        .await;
+        assert!(err.is_err());
+    })
+    .await;
+}

@@ -12,6 +12,8 @@ pub enum AppError {
     Forbidden,
     Csrf,
     TooManyRequests,
+    /// A form body over the limit for forms (413).
+    TooLarge,
     /// Too many password hashes waiting (login flood): 503 with `Retry-After`.
     Busy,
     Internal(anyhow::Error),
@@ -82,6 +84,14 @@ impl IntoResponse for AppError {
                 "Trop de tentatives",
                 "Vous avez fait trop de tentatives en peu de temps.",
                 "Patientez quelques minutes avant de réessayer.",
+                None,
+            ),
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Formulaire trop volumineux",
+                "Le formulaire envoyé dépasse la taille permise.",
+                "Revenez à la page précédente, raccourcissez les textes saisis, puis envoyez le formulaire à \
+                 nouveau.",
                 None,
             ),
             AppError::Busy => (

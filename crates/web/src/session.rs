@@ -22,7 +22,8 @@ use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "passerelle_session";
 pub const CSRF_COOKIE: &str = "passerelle_csrf";
-const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// Largest urlencoded form accepted (every text field has its own, much smaller, limit): 256 KiB.
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
 
 pub struct CurrentUser {
     pub user: User,
@@ -267,7 +268,7 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
         let (submitted, body) = if is_form {
             let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
                 .await
-                .map_err(|_| AppError::Csrf)?;
+                .map_err(|_| AppError::TooLarge)?;
             let token = form_urlencoded_value(&bytes, "csrf_token");
             (token, Body::from(bytes))
         } else if is_multipart && header_token.is_none() {

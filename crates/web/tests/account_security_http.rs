@@ -736,3 +736,48 @@ async fn forty_parallel_logins_all_get_a_proper_answer() {
     })
     .await;
 }
+
+// ---- 15. Input limits ----
+
+#[tokio::test]
+async fn over_long_fields_get_a_french_field_error_and_nothing_is_saved() {
+    on_each_backend(|db| async move {
+        let spip = org(&db, OrgKind::Spip, "SPIP 92").await;
+        let cpip = user(&db, "cpip@spip92.test", Role::Cpip, &spip.id).await;
+        let admin = user(&db, "admin@spip92.test", Role::LocalAdmin, &spip.id).await;
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
+
+        let session = full_session(&db, &cpip.id).await;
+        let csrf = csrf_of(&db, &session).await;
+        let long_name = "a".repeat(101);
+        let body = format!(
+            "csrf_token={csrf}&first_name=Jean&last_name={long_name}&birth_date=1990-01-01&no_phone=on&city={}",
+            "b".repeat(101)
+        );
+        let (status, page, _) = send(&app, post_form("/msj/personnes/nouvelle", &session, &body)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Ce champ est limité à 100 caractères."), "{page}");
+        use sqlx::Row;
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM ppsmj").fetch_one(db.pool()).await.unwrap().get(0);
+        assert_eq!(n, 0);
+
+        // A form of 1.5 MB is refused before any handler, with a French page.
+        let huge = format!("csrf_token={csrf}&first_name=Jean&last_name={}", "a".repeat(1_500_000));
+        let (status, page, _) = send(&app, post_form("/msj/personnes/nouvelle", &session, &huge)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(page.contains("Formulaire trop volumineux"));
+
+        // Invitations too.
+        let session = full_session(&db, &admin.id).await;
+        let csrf = csrf_of(&db, &session).await;
+        let form = format!(
+            "csrf_token={csrf}&email=nouvel.agent%40spip92.test&first_name={long_name}&last_name=Agent&role=cpip&organisation_id={}",
+            spip.id
+        );
+        let (status, page, _) = send(&app, post_form("/admin/utilisateurs", &session, &form)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Ce champ est limité à 100 caractères."), "{page}");
+        assert!(users::find_by_email(&db, "nouvel.agent@spip92.test").await.unwrap().is_none());
+    })
+    .await;
+}
