@@ -17,6 +17,7 @@ pub mod appointment;
 pub mod email;
 pub mod holidays;
 pub mod insee;
+pub mod limits;
 pub mod measure;
 pub mod names;
 pub mod natinf;

@@ -140,6 +140,51 @@ impl Keyring {
         }
     }
 
+    /// Encrypts a small secret (e.g. a TOTP seed) for a database column: base64 of key id (8) | nonce (24) |
+    /// ciphertext and tag. `context` (e.g. "totp:<user id>") is authenticated, so a value copied to another row
+    /// does not decrypt there.
+    pub fn seal(&self, plaintext: &[u8], context: &str) -> String {
+        let key = self.current();
+        let mut n = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut n);
+        let ct = key
+            .cipher
+            .encrypt(
+                &n.into(),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
+            .expect("XChaCha20-Poly1305 encryption of a small value cannot fail");
+        let mut out = Vec::with_capacity(8 + 24 + ct.len());
+        out.extend_from_slice(&key.id);
+        out.extend_from_slice(&n);
+        out.extend_from_slice(&ct);
+        base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    /// Decrypts what [`Keyring::seal`] made with the same `context`; None when altered, moved or of another key.
+    pub fn open(&self, sealed: &str, context: &str) -> Option<Vec<u8>> {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(sealed.trim())
+            .ok()?;
+        if raw.len() < 8 + 24 + 16 {
+            return None;
+        }
+        let key = self.find(&raw[..8])?;
+        let n: [u8; 24] = raw[8..32].try_into().ok()?;
+        key.cipher
+            .decrypt(
+                &n.into(),
+                Payload {
+                    msg: &raw[32..],
+                    aad: context.as_bytes(),
+                },
+            )
+            .ok()
+    }
+
     fn current(&self) -> &MasterKey {
         &self.keys[0]
     }
@@ -491,5 +536,19 @@ mod bench {
         let mut d = Decryptor::new();
         let n: usize = d.push(&ct, &k).unwrap().iter().map(|b| b.len()).sum();
         eprintln!("decrypt 32MB: {:?} {n}", t.elapsed());
+    }
+
+    #[test]
+    fn a_sealed_value_opens_only_with_its_key_and_context() {
+        let k = Keyring::random();
+        let sealed = k.seal(b"JBSWY3DPEHPK3PXP", "totp:u1");
+        assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
+        assert_eq!(
+            k.open(&sealed, "totp:u1").as_deref(),
+            Some(&b"JBSWY3DPEHPK3PXP"[..])
+        );
+        assert_eq!(k.open(&sealed, "totp:u2"), None);
+        assert_eq!(Keyring::random().open(&sealed, "totp:u1"), None);
+        assert_eq!(k.open("JBSWY3DPEHPK3PXP", "totp:u1"), None);
     }
 }

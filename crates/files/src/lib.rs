@@ -227,6 +227,11 @@ impl FileStore {
         FileStore::local(&data_dir.join("files"), keyring, scanner, max_bytes)
     }
 
+    /// The master key(s), also used for small secrets kept in the database (TOTP seeds).
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
     pub fn max_bytes(&self) -> u64 {
         self.max_bytes
     }

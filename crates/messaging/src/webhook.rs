@@ -2,8 +2,8 @@
 //! constant time) before its body is even parsed; a refused or unknown receipt is logged by the caller and
 //! answered 401 / 400 / 404.
 //!
-//! How the secret reaches us depends on the provider's set-up: for Brevo, the `webUrl` or webhook URL carries it
-//! (`…/webhooks/sms/brevo?secret=…`) or Brevo's webhook authentication sends it as a bearer token; for LINK
+//! How the secret reaches us depends on the provider's set-up, always in a header (never in the URL, which ends
+//! up in access logs): for Brevo, the webhook authentication sends it as a bearer token; for LINK
 //! Mobility, the gate is configured with HTTP Basic authentication whose password is the secret. The web layer
 //! extracts it and passes it as `headers_secret`.
 

@@ -132,3 +132,42 @@ fn the_communes_import_works_from_any_directory_with_the_embedded_list() {
     // France has about 34,900 communes; a truncated or empty list would be far below.
     assert!((34_000..36_000).contains(&count), "{count}");
 }
+
+#[test]
+fn a_bad_trusted_proxy_or_session_lifetime_refuses_to_start_and_names_the_variable() {
+    let dir = std::env::temp_dir().join(format!("passerelle-cli-proxies-{}", std::process::id()));
+    for (var, value) in [
+        ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.0/33"),
+        ("PASSERELLE_SESSION_MAX_HOURS", "douze"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+            .arg("migrate")
+            .env("PASSERELLE_DATA_DIR", &dir)
+            .env_remove("DATABASE_URL")
+            .env(var, value)
+            .output()
+            .expect("run passerelle");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("variable d'environnement {var} invalide")),
+            "{err}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .arg("migrate")
+        .env("PASSERELLE_DATA_DIR", &dir)
+        .env_remove("DATABASE_URL")
+        .env(
+            "PASSERELLE_TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.168.1.10, fd00::/8",
+        )
+        .output()
+        .expect("run passerelle");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

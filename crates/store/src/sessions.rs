@@ -40,6 +40,8 @@ pub struct Session {
     pub csrf_token: String,
     pub created_at: i64,
     pub last_seen_at: i64,
+    /// A second-factor secret shown for enrolment and not confirmed yet (encrypted by the web layer).
+    pub pending_totp_secret: Option<String>,
 }
 
 /// Opens a session; returns the raw token for the cookie and the session. Any earlier token of the browser is
@@ -60,6 +62,7 @@ pub async fn create(
         csrf_token: crate::random_token(),
         created_at: now,
         last_seen_at: now,
+        pending_totp_secret: None,
     };
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, stage, csrf_token, created_at, last_seen_at, ip, user_agent) \
@@ -77,12 +80,28 @@ pub async fn create(
     Ok((token, session))
 }
 
-/// The live session behind a cookie token. A session idle for more than `idle_secs` is deleted and not
-/// returned. Activity is written at most once a minute to spare the database.
+/// Default absolute lifetime of a session (`PASSERELLE_SESSION_MAX_HOURS`, 12 h).
+pub const DEFAULT_MAX_SECS: i64 = 12 * 3600;
+
+/// The live session behind a cookie token, with the default absolute lifetime (see [`find_bounded`]).
 pub async fn find(db: &Db, token: &str, now: i64, idle_secs: i64) -> Result<Option<Session>> {
+    find_bounded(db, token, now, idle_secs, DEFAULT_MAX_SECS).await
+}
+
+/// The live session behind a cookie token. A session idle for more than `idle_secs`, or opened more than
+/// `max_secs` ago however active, is deleted and not returned. Activity is written at most once a minute to
+/// spare the database.
+pub async fn find_bounded(
+    db: &Db,
+    token: &str,
+    now: i64,
+    idle_secs: i64,
+    max_secs: i64,
+) -> Result<Option<Session>> {
     let hash = crate::sha256_hex(token);
     let row = sqlx::query(
-        "SELECT id_hash, user_id, stage, csrf_token, created_at, last_seen_at FROM sessions WHERE id_hash = $1",
+        "SELECT id_hash, user_id, stage, csrf_token, created_at, last_seen_at, pending_totp_secret FROM sessions \
+         WHERE id_hash = $1",
     )
     .bind(&hash)
     .fetch_optional(db.pool())
@@ -95,8 +114,9 @@ pub async fn find(db: &Db, token: &str, now: i64, idle_secs: i64) -> Result<Opti
         csrf_token: r.get("csrf_token"),
         created_at: r.get("created_at"),
         last_seen_at: r.get("last_seen_at"),
+        pending_totp_secret: r.get("pending_totp_secret"),
     };
-    if session.last_seen_at + idle_secs < now {
+    if session.last_seen_at + idle_secs < now || session.created_at + max_secs < now {
         delete(db, token).await?;
         return Ok(None);
     }
@@ -108,6 +128,17 @@ pub async fn find(db: &Db, token: &str, now: i64, idle_secs: i64) -> Result<Opti
             .await?;
     }
     Ok(Some(session))
+}
+
+/// Keeps (or clears) the second-factor secret shown to this session for enrolment, so that the secret confirmed
+/// is the one the server generated, never one sent by the browser.
+pub async fn set_pending_totp_secret(db: &Db, token: &str, sealed: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE sessions SET pending_totp_secret = $2 WHERE id_hash = $1")
+        .bind(crate::sha256_hex(token))
+        .bind(sealed)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
 pub async fn delete(db: &Db, token: &str) -> Result<()> {
@@ -203,6 +234,23 @@ pub async fn consume_user_token(
         .fetch_one(&mut *tx)
         .await?
         .get(0);
+    // One link used voids every other outstanding link of the account (reset and invitation alike).
+    void_user_tokens(&mut *tx, &user_id, now).await?;
     tx.commit().await?;
     Ok(Some(user_id))
+}
+
+/// Marks every unused reset or invitation link of a user as used (after a used link or a password change).
+pub async fn void_user_tokens<'e, E>(exec: E, user_id: &str, now: i64) -> Result<u64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    Ok(
+        sqlx::query("UPDATE user_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .bind(now)
+            .execute(exec)
+            .await?
+            .rows_affected(),
+    )
 }

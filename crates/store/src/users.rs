@@ -210,35 +210,93 @@ pub async fn list_in_org_with_roles(
     q.fetch_all(db.pool()).await?.iter().map(from_row).collect()
 }
 
-/// Counts a failed password; locks the account for 15 minutes at the 10th failure in a row.
-/// Returns the locked-until instant when the account is (now) locked.
+/// The failure count after one more failure (an expired lock starts a new count), as SQL over the old row.
+const NEXT_FAILURES: &str =
+    "CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END";
+
+/// Counts a failed password or code; locks the account for 15 minutes at the 10th failure in a row.
+/// Returns the locked-until instant when the account is (now) locked. One `UPDATE … RETURNING`: parallel failures
+/// are serialised by the row lock, none is lost.
 pub async fn record_failed_login(db: &Db, user_id: &str, now: i64) -> Result<Option<i64>> {
-    let mut tx = db.begin().await?;
-    // Failures after an expired lock count from zero again.
-    sqlx::query(
-        "UPDATE users SET failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 \
-         ELSE failed_logins + 1 END, locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 \
-         THEN NULL ELSE locked_until END WHERE id = $1",
-    )
+    let row = sqlx::query(&format!(
+        "UPDATE users SET failed_logins = {NEXT_FAILURES}, locked_until = CASE \
+         WHEN locked_until IS NOT NULL AND locked_until > $2 THEN locked_until \
+         WHEN {NEXT_FAILURES} >= $3 THEN $4 ELSE NULL END WHERE id = $1 RETURNING locked_until"
+    ))
     .bind(user_id)
     .bind(now)
-    .execute(&mut *tx)
+    .bind(LOCKOUT_THRESHOLD)
+    .bind(now + LOCKOUT_SECS)
+    .fetch_optional(db.pool())
     .await?;
+    let locked: Option<i64> = row.and_then(|r| r.get(0));
+    Ok(locked.filter(|t| *t > now))
+}
+
+/// What a login or second-factor attempt may do, decided before any password or code is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// The account is locked: check nothing.
+    Locked,
+    /// The attempt is counted as a failure in advance (`failures` so far, this one included); a success undoes
+    /// it. `locks` is true when this attempt reached the threshold (the account is locked unless it succeeds).
+    Counted { failures: i64, locks: bool },
+}
+
+/// Counts an attempt *before* checking it, in one atomic `UPDATE … RETURNING` that refuses a locked account: so
+/// parallel guesses cannot all pass the lock check first — at most 10 are ever checked per lock period, on
+/// PostgreSQL as on SQLite. A correct password or code then calls [`record_login_success`] (or
+/// [`release_attempt`] after a password whose second factor is still to come).
+pub async fn claim_attempt(db: &Db, user_id: &str, now: i64) -> Result<Attempt> {
+    let row = sqlx::query(&format!(
+        "UPDATE users SET failed_logins = {NEXT_FAILURES}, \
+         locked_until = CASE WHEN {NEXT_FAILURES} >= $3 THEN $4 ELSE NULL END \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins"
+    ))
+    .bind(user_id)
+    .bind(now)
+    .bind(LOCKOUT_THRESHOLD)
+    .bind(now + LOCKOUT_SECS)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(match row {
+        None => Attempt::Locked,
+        Some(r) => {
+            let failures: i64 = r.get(0);
+            Attempt::Counted {
+                failures,
+                locks: failures == LOCKOUT_THRESHOLD,
+            }
+        }
+    })
+}
+
+/// Undoes a claimed attempt whose password was right while the second factor is still to give: the failure
+/// count stays as it was (it is not reset, so code guesses keep adding up towards the lockout).
+pub async fn release_attempt(db: &Db, user_id: &str) -> Result<()> {
     sqlx::query(
-        "UPDATE users SET locked_until = $2 WHERE id = $1 AND failed_logins >= $3 AND locked_until IS NULL",
+        "UPDATE users SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END, \
+         locked_until = CASE WHEN failed_logins - 1 >= $2 THEN locked_until ELSE NULL END WHERE id = $1",
     )
     .bind(user_id)
-    .bind(now + LOCKOUT_SECS)
     .bind(LOCKOUT_THRESHOLD)
-    .execute(&mut *tx)
+    .execute(db.pool())
     .await?;
-    let locked: Option<i64> = sqlx::query("SELECT locked_until FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
-    tx.commit().await?;
-    Ok(locked.filter(|t| *t > now))
+    Ok(())
+}
+
+/// Accepts a TOTP time step once: true only if `step` is later than the last accepted one (a code cannot be
+/// replayed, even in another session within its window). Atomic, so two parallel uses of one code get one `true`.
+pub async fn accept_totp_step(db: &Db, user_id: &str, step: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_last_step = $2 WHERE id = $1 \
+         AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(user_id)
+    .bind(step)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn record_login_success(db: &Db, user_id: &str, now: i64) -> Result<()> {
@@ -263,6 +321,8 @@ pub async fn set_password(db: &Db, actor: &Actor, user_id: &str, hash: &str) -> 
     .bind(crate::now())
     .execute(&mut *tx)
     .await?;
+    // A new password voids every reset or invitation link still outstanding.
+    crate::sessions::void_user_tokens(&mut *tx, user_id, crate::now()).await?;
     audit::record(
         &mut *tx,
         actor,
@@ -276,21 +336,24 @@ pub async fn set_password(db: &Db, actor: &Actor, user_id: &str, hash: &str) -> 
     Ok(())
 }
 
-/// Stores a TOTP secret and its hashed recovery codes, and turns the second factor on.
+/// Stores a TOTP secret (as given: the web layer encrypts it) and its hashed recovery codes, and turns the second factor on.
 pub async fn enable_totp(
     db: &Db,
     actor: &Actor,
     user_id: &str,
     secret: &str,
+    confirmed_step: i64,
     recovery_code_hashes: &[String],
 ) -> Result<()> {
     let mut tx = db.begin().await?;
+    // The code that confirmed the enrolment is spent too: it cannot open a session afterwards.
     sqlx::query(
-        "UPDATE users SET totp_secret = $2, totp_enabled = 1, updated_at = $3 WHERE id = $1",
+        "UPDATE users SET totp_secret = $2, totp_enabled = 1, updated_at = $3, totp_last_step = $4 WHERE id = $1",
     )
     .bind(user_id)
     .bind(secret)
     .bind(crate::now())
+    .bind(confirmed_step)
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
@@ -330,7 +393,7 @@ pub async fn use_recovery_code(db: &Db, user_id: &str, code_hash: &str) -> Resul
     Ok(done.rows_affected() == 1)
 }
 
-/// Changes role and active flag of a managed user; deactivation revokes every session at once.
+/// Changes role and active flag of a managed user; deactivation revokes every session and API token at once.
 pub async fn update_access(
     db: &Db,
     scope: &Scope,
@@ -352,6 +415,14 @@ pub async fn update_access(
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // The API tokens the user created stop with the account (a later reactivation does not revive them).
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE created_by = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(crate::now())
+        .execute(&mut *tx)
+        .await?;
     }
     audit::record(
         &mut *tx,

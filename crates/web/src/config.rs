@@ -25,6 +25,10 @@ pub struct Config {
     pub mail_from: String,
     pub secure_cookies: bool,
     pub session_idle_secs: i64,
+    /// Absolute lifetime of a session, however active (`PASSERELLE_SESSION_MAX_HOURS`, default 12).
+    pub session_max_secs: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`PASSERELLE_TRUSTED_PROXIES`, CIDRs; default none).
+    pub trusted_proxies: Vec<crate::client_ip::Cidr>,
     pub totp_required_for_admins: bool,
     /// Seconds between two polls of the outbox by the worker.
     pub worker_poll_secs: u64,
@@ -197,6 +201,28 @@ impl Config {
             }
             None => 60 * 60,
         };
+        let session_max_secs = match var("PASSERELLE_SESSION_MAX_HOURS") {
+            Some(v) => {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|h| (1..=24 * 30).contains(h))
+                    .ok_or(ConfigError {
+                        var: "PASSERELLE_SESSION_MAX_HOURS",
+                        reason: "nombre entier d'heures attendu (entre 1 et 720)".into(),
+                    })?
+                    * 3600
+            }
+            None => store::sessions::DEFAULT_MAX_SECS,
+        };
+        let trusted_proxies = crate::client_ip::parse_list(
+            &var("PASSERELLE_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|bad| ConfigError {
+            var: "PASSERELLE_TRUSTED_PROXIES",
+            reason: format!(
+                "« {bad} » n'est pas un réseau CIDR (liste séparée par des virgules, par exemple 10.0.0.0/8,192.168.1.10)"
+            ),
+        })?;
         let secure_cookies = match var("PASSERELLE_SECURE_COOKIES").as_deref() {
             Some("false") | Some("0") => false,
             Some("true") | Some("1") | None => true,
@@ -219,6 +245,8 @@ impl Config {
             }),
             secure_cookies,
             session_idle_secs,
+            session_max_secs,
+            trusted_proxies,
             totp_required_for_admins: mode == Mode::Serve,
             worker_poll_secs: 1,
             sms: sms_from_env(mode)?,

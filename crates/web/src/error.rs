@@ -12,6 +12,10 @@ pub enum AppError {
     Forbidden,
     Csrf,
     TooManyRequests,
+    /// A form body over the limit for forms (413).
+    TooLarge,
+    /// Too many password hashes waiting (login flood): 503 with `Retry-After`.
+    Busy,
     Internal(anyhow::Error),
 }
 
@@ -35,6 +39,12 @@ impl From<sqlx::Error> for AppError {
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
         AppError::Internal(e.into())
+    }
+}
+
+impl From<crate::password::Busy> for AppError {
+    fn from(_: crate::password::Busy) -> Self {
+        AppError::Busy
     }
 }
 
@@ -76,6 +86,22 @@ impl IntoResponse for AppError {
                 "Patientez quelques minutes avant de réessayer.",
                 None,
             ),
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Formulaire trop volumineux",
+                "Le formulaire envoyé dépasse la taille permise.",
+                "Revenez à la page précédente, raccourcissez les textes saisis, puis envoyez le formulaire à \
+                 nouveau.",
+                None,
+            ),
+            AppError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service momentanément surchargé",
+                "Le service reçoit beaucoup de demandes de connexion en ce moment.",
+                "Patientez quelques secondes, puis réessayez. Vos informations n'ont pas été perdues : il \
+                 suffit d'envoyer le formulaire à nouveau.",
+                None,
+            ),
             AppError::Internal(e) => {
                 let id = uuid::Uuid::new_v4().simple().to_string();
                 tracing::error!(request_id = %id, error = ?e, "internal error");
@@ -98,6 +124,13 @@ impl IntoResponse for AppError {
             request_id,
         };
         let body = askama::Template::render(&page).unwrap_or_else(|_| title.to_string());
-        (status, Html(body)).into_response()
+        let mut res = (status, Html(body)).into_response();
+        if matches!(self, AppError::Busy) {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+        res
     }
 }

@@ -2,6 +2,7 @@
 //! default) and the assets embedded in the binary.
 
 pub mod assets;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod handlers;

@@ -22,7 +22,8 @@ use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "passerelle_session";
 pub const CSRF_COOKIE: &str = "passerelle_csrf";
-const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// Largest urlencoded form accepted (every text field has its own, much smaller, limit): 256 KiB.
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
 
 pub struct CurrentUser {
     pub user: User,
@@ -167,10 +168,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<String>), AppError> {
     let now = store::now();
     let path = req.uri().path().to_string();
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| {
+        crate::client_ip::client_ip(c.0.ip(), req.headers(), &state.config.trusted_proxies)
+            .to_string()
+    });
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
@@ -181,8 +182,14 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
     let mut current = None;
     if !is_static {
         if let Some(token) = cookie_value(&req, SESSION_COOKIE) {
-            if let Some(session) =
-                sessions::find(&state.db, &token, now, state.config.session_idle_secs).await?
+            if let Some(session) = sessions::find_bounded(
+                &state.db,
+                &token,
+                now,
+                state.config.session_idle_secs,
+                state.config.session_max_secs,
+            )
+            .await?
             {
                 match users::get_unscoped(&state.db, &session.user_id).await {
                     Ok(user) if user.active => {
@@ -261,7 +268,7 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
         let (submitted, body) = if is_form {
             let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
                 .await
-                .map_err(|_| AppError::Csrf)?;
+                .map_err(|_| AppError::TooLarge)?;
             let token = form_urlencoded_value(&bytes, "csrf_token");
             (token, Body::from(bytes))
         } else if is_multipart && header_token.is_none() {

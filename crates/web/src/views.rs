@@ -234,6 +234,10 @@ pub struct TotpSetupPage {
     pub qr_svg_data_uri: String,
     pub error: Option<String>,
     pub mandatory: bool,
+    /// Re-enrolment or enrolment from a full session: the current password is asked.
+    pub ask_password: bool,
+    /// A second factor is already on: its current code is asked too.
+    pub ask_current_code: bool,
     pub recovery_codes: Vec<String>,
 }
 

@@ -81,8 +81,17 @@ async fn a_delivery_receipt_needs_the_secret_and_turns_sent_into_received() {
             "received"
         );
 
+        // The secret in the URL is not accepted (it would be written in access logs): header only.
+        let in_url = Request::post("/webhooks/sms/brevo?secret=s3cret-webhook")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                r#"{"messageId":"brevo-42","msg_status":"delivered"}"#,
+            ))
+            .unwrap();
+        assert_eq!(call(&app, in_url).await.0, StatusCode::UNAUTHORIZED);
         // A receipt for a message nobody sent is refused (and kept for later, in case it arrived early).
-        let unknown = Request::post("/webhooks/sms/brevo?secret=s3cret-webhook")
+        let unknown = Request::post("/webhooks/sms/brevo")
+            .header(header::AUTHORIZATION, "Bearer s3cret-webhook")
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(
                 r#"{"messageId":"nope","msg_status":"delivered"}"#,

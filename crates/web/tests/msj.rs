@@ -61,24 +61,24 @@ async fn user(db: &Db, email: &str, org_id: &str) -> (Scope, String, String) {
 }
 
 fn state(db: &Db) -> AppState {
-    AppState::with_local_files(
-        db.clone(),
-        Config {
-            mode: Mode::Demo,
-            database_url: String::new(),
-            bind: "127.0.0.1:0".parse().unwrap(),
-            data_dir: std::env::temp_dir(),
-            public_url: "http://localhost".into(),
-            smtp_url: None,
-            mail_from: "test@localhost".into(),
-            secure_cookies: false,
-            session_idle_secs: 3600,
-            totp_required_for_admins: false,
-            worker_poll_secs: 60,
-            sms: web::config::SmsConfig::Demo,
-            quiet_hours: Some(domain::QuietHours::default()),
-        },
-    )
+    AppState::with_local_files(db.clone(), {
+        let mut c = Config::from_env(Mode::Demo).expect("demo config from a clean environment");
+        c.database_url = String::new();
+        c.bind = "127.0.0.1:0".parse().unwrap();
+        c.data_dir = std::env::temp_dir();
+        c.public_url = "http://localhost".into();
+        c.smtp_url = None;
+        c.mail_from = "test@localhost".into();
+        c.secure_cookies = false;
+        c.session_idle_secs = 3600;
+        c.session_max_secs = 12 * 3600;
+        c.trusted_proxies = vec![];
+        c.totp_required_for_admins = false;
+        c.worker_poll_secs = 60;
+        c.sms = web::config::SmsConfig::Demo;
+        c.quiet_hours = Some(domain::QuietHours::default());
+        c
+    })
 }
 
 async fn get(st: &AppState, token: &str, uri: &str) -> StatusCode {

@@ -201,13 +201,39 @@ pub(crate) fn validate_with(
             "Saisissez le numéro de portable, ou cochez « Pas de téléphone » ou « Refus de communiquer son téléphone ».",
         );
     }
+    // Length first: a field too long gets that message only.
+    let mut long = |field: &'static str, value: &str, max: usize| {
+        let msg = domain::limits::too_long(value, max);
+        let refused = msg.is_some();
+        if let Some(m) = msg {
+            errors.push(field, m);
+        }
+        refused
+    };
+    use domain::limits;
+    let long_first = long("first_name", &input.first_name, limits::NAME);
+    let long_last = long("last_name", &input.last_name, limits::NAME);
+    let long_email = long("email", &input.email, limits::EMAIL);
+    long("address", &input.address, limits::ADDRESS);
+    long("city", &input.city, limits::CITY);
+    long(
+        "prosecutor_case_number",
+        &input.prosecutor_case_number,
+        limits::REFERENCE,
+    );
+    let long_phone = long("phone", &input.phone, 40);
+    let long_appi = long("appi_number", &input.appi_number, 40);
     // Names are stored as documents write them (docs/DOMAIN.md#people-followed).
-    let first_name = non_empty(&input.first_name).map(|n| domain::names::first_name(&n));
-    if first_name.is_none() {
+    let first_name = non_empty(&input.first_name)
+        .filter(|_| !long_first)
+        .map(|n| domain::names::first_name(&n));
+    if first_name.is_none() && !long_first {
         errors.push("first_name", "Veuillez saisir le prénom.");
     }
-    let last_name = non_empty(&input.last_name).map(|n| domain::names::last_name(&n));
-    if last_name.is_none() {
+    let last_name = non_empty(&input.last_name)
+        .filter(|_| !long_last)
+        .map(|n| domain::names::last_name(&n));
+    if last_name.is_none() && !long_last {
         errors.push("last_name", "Veuillez saisir le nom.");
     }
     let birth_date = match parse_french_date(&input.birth_date) {
@@ -254,7 +280,7 @@ pub(crate) fn validate_with(
             "Cochez « Pas de téléphone » ou « Refus de communiquer son téléphone », pas les deux.",
         );
     }
-    let phone = match non_empty(&input.phone) {
+    let phone = match non_empty(&input.phone).filter(|_| !long_phone) {
         None => None,
         Some(_) if input.no_phone => {
             errors.push(
@@ -288,7 +314,7 @@ pub(crate) fn validate_with(
             }
         },
     };
-    let email = match non_empty(&input.email) {
+    let email = match non_empty(&input.email).filter(|_| !long_email) {
         None => None,
         Some(raw) => match Email::parse(&raw) {
             Ok(e) => Some(e),
@@ -298,7 +324,7 @@ pub(crate) fn validate_with(
             }
         },
     };
-    let appi_number = match non_empty(&input.appi_number) {
+    let appi_number = match non_empty(&input.appi_number).filter(|_| !long_appi) {
         None => None,
         Some(raw) => match AppiNumber::parse(&raw) {
             Ok(a) => Some(a),

@@ -580,11 +580,7 @@ pub struct Facts {
 }
 
 fn too_long(field: &str, max: usize) -> FieldError {
-    FieldError::new(
-        field,
-        K::TooLong,
-        format!("Ce champ est trop long : {max} caractères au plus."),
-    )
+    FieldError::new(field, K::TooLong, domain::limits::message(max))
 }
 
 fn parse_date(

@@ -85,19 +85,20 @@ pub async fn invite(
     let mut errors: Vec<(String, String)> = vec![];
     let first_name = f.first_name.trim().to_string();
     let last_name = f.last_name.trim().to_string();
-    if first_name.is_empty() || first_name.chars().count() > 100 {
-        errors.push((
-            "first_name".into(),
-            "Saisissez le prénom (100 caractères au plus).".into(),
-        ));
+    for (field, value, missing) in [
+        ("first_name", &first_name, "Saisissez le prénom."),
+        ("last_name", &last_name, "Saisissez le nom."),
+    ] {
+        if value.is_empty() {
+            errors.push((field.into(), missing.into()));
+        } else if let Some(m) = domain::limits::too_long(value, domain::limits::NAME) {
+            errors.push((field.into(), m));
+        }
     }
-    if last_name.is_empty() || last_name.chars().count() > 100 {
-        errors.push((
-            "last_name".into(),
-            "Saisissez le nom (100 caractères au plus).".into(),
-        ));
-    }
-    let email = match domain::Email::parse(&f.email) {
+    let email = match domain::limits::too_long(&f.email, domain::limits::EMAIL).map_or_else(
+        || domain::Email::parse(&f.email).map_err(|e| e.to_string()),
+        Err,
+    ) {
         Ok(e) => Some(e),
         Err(e) => {
             errors.push(("email".into(), e.to_string()));

@@ -51,10 +51,88 @@ fn actor_for(user: &User, ctx: &Ctx) -> Actor {
     }
 }
 
-/// Only local paths are followed after login (no open redirect).
-fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 512)
-        .then_some(next)
+/// Only local paths are followed after login (no open redirect). The value must be printable ASCII starting with a
+/// single '/', and, once percent-decoded, still start with a single '/' and hold no backslash, control character or
+/// whitespace (browsers drop tabs and newlines from URLs, so `/%09/example.org` would become `//example.org`).
+pub fn safe_next(next: &str) -> Option<&str> {
+    fn local(p: &[u8]) -> bool {
+        p.first() == Some(&b'/') && p.get(1) != Some(&b'/')
+    }
+    if next.len() >= 512 || !next.bytes().all(|b| b.is_ascii_graphic()) || !local(next.as_bytes()) {
+        return None;
+    }
+    let decoded = percent_decode(next.as_bytes());
+    let clean = decoded
+        .iter()
+        .all(|b| *b != b'\\' && !b.is_ascii_control() && !b.is_ascii_whitespace() && *b != 0x7f);
+    // A path without authority: `http::Uri` must read it as path and query only.
+    let parses = next
+        .parse::<axum::http::Uri>()
+        .is_ok_and(|u| u.scheme().is_none() && u.authority().is_none());
+    (clean && local(&decoded) && parses).then_some(next)
+}
+
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        match (
+            s[i],
+            s.get(i + 1).copied().and_then(hex),
+            s.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(h * 16 + l);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Tells the owner of an account that it has just been locked (the login page does not say it, so that it reveals
+/// nothing about which addresses have an account).
+async fn notify_lock(st: &AppState, user: &User, actor: &Actor, now: i64) -> AppResult<()> {
+    let body = format!(
+        "Bonjour {},\n\nÀ la suite de 10 tentatives de connexion infructueuses, votre compte Passerelle est verrouillé \
+         pendant 15 minutes.\n\nSi c'était vous, patientez puis réessayez, ou choisissez un nouveau mot de passe avec \
+         « Mot de passe oublié » :\n{}/mot-de-passe-oublie\n\nSi ce n'était pas vous, quelqu'un essaie peut-être \
+         d'accéder à votre compte : prévenez l'administrateur local de votre service.\n\n— Passerelle, ministère de la \
+         Justice",
+        user.first_name, st.config.public_url
+    );
+    let mut tx = st.db.begin().await?;
+    outbox::enqueue(
+        &mut *tx,
+        &NewMessage {
+            channel: "email".into(),
+            kind: "account_locked".into(),
+            organisation_id: Some(user.organisation_id.clone()),
+            recipient: user.email.clone(),
+            subject: Some("Passerelle — votre compte est verrouillé pendant 15 minutes".into()),
+            body,
+            due_at: now,
+            related_type: Some("user".into()),
+            related_id: Some(user.id.clone()),
+        },
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "auth.account_locked",
+        "user",
+        Some(&user.id),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[derive(Deserialize, Default)]
@@ -127,10 +205,7 @@ pub async fn login(
     }
     let user = users::find_by_email(&st.db, &email).await?;
     let Some(user) = user.filter(|u| u.active && u.password_hash.is_some()) else {
-        let pw = f.password.clone();
-        tokio::task::spawn_blocking(move || password::verify(&pw, password::dummy_hash()))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
+        password::verify_dummy_bounded(&f.password).await?;
         return page(login_page(
             &ctx,
             &email,
@@ -139,7 +214,12 @@ pub async fn login(
         ));
     };
     let actor = actor_for(&user, &ctx);
-    if user.is_locked(now) {
+    // The attempt is counted before the password is checked (atomic, refused when locked): parallel guesses
+    // cannot slip past the lock check.
+    let attempt = users::claim_attempt(&st.db, &user.id, now).await?;
+    let users::Attempt::Counted { locks, .. } = attempt else {
+        // Same work as a real check, so that timing says nothing either.
+        password::verify_dummy_bounded(&f.password).await?;
         audit::record(
             st.db.pool(),
             &actor,
@@ -149,20 +229,25 @@ pub async fn login(
             None,
         )
         .await?;
+        // The same answer as a wrong password or an unknown address: the page never tells whether an account
+        // exists or is locked (its owner is told by e-mail when the lock starts).
         return page(login_page(
             &ctx,
             &email,
-            Some(LOCKED_ERROR.into()),
+            Some(GENERIC_LOGIN_ERROR.into()),
             &f.suivant,
         ));
-    }
+    };
     let hash = user.password_hash.clone().unwrap_or_default();
-    let pw = f.password.clone();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let ok = match password::verify_bounded(&f.password, &hash).await {
+        Ok(ok) => ok,
+        Err(busy) => {
+            // Not checked: not counted.
+            users::release_attempt(&st.db, &user.id).await?;
+            return Err(busy.into());
+        }
+    };
     if !ok {
-        let locked = users::record_failed_login(&st.db, &user.id, now).await?;
         audit::record(
             st.db.pool(),
             &actor,
@@ -172,14 +257,22 @@ pub async fn login(
             None,
         )
         .await?;
-        let msg = if locked.is_some() {
-            LOCKED_ERROR
-        } else {
-            GENERIC_LOGIN_ERROR
-        };
-        return page(login_page(&ctx, &email, Some(msg.into()), &f.suivant));
+        if locks {
+            notify_lock(&st, &user, &actor, now).await?;
+        }
+        return page(login_page(
+            &ctx,
+            &email,
+            Some(GENERIC_LOGIN_ERROR.into()),
+            &f.suivant,
+        ));
     }
-    users::record_login_success(&st.db, &user.id, now).await?;
+    if user.totp_enabled {
+        // The failure count is not reset before the second factor: wrong codes keep adding up to the lockout.
+        users::release_attempt(&st.db, &user.id).await?;
+    } else {
+        users::record_login_success(&st.db, &user.id, now).await?;
+    }
     let stage = if user.totp_enabled {
         Stage::Totp
     } else if user.role == Role::Admin && st.config.totp_required_for_admins {
@@ -243,22 +336,38 @@ pub async fn totp_submit(
             error: Some(msg.to_string()),
         })
     };
-    if user.is_locked(now) {
-        return err(LOCKED_ERROR);
+    // The code step has limits of its own besides the lockout (per account and per address).
+    let ip = ctx.ip.clone().unwrap_or_else(|| "local".into());
+    if !ratelimit::hit(&st.db, &format!("totp:user:{}", user.id), 600, 20, now).await?
+        || !ratelimit::hit(&st.db, &format!("totp:ip:{ip}"), 600, 100, now).await?
+    {
+        return Err(AppError::TooManyRequests);
     }
+    // Every code checked counts towards the lockout until it proves right (atomic, refused when locked).
+    let users::Attempt::Counted { locks, .. } = users::claim_attempt(&st.db, &user.id, now).await?
+    else {
+        sessions::delete(&st.db, &cu.token).await?;
+        return err(LOCKED_ERROR);
+    };
     let code = f.code.trim();
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let ok = if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
-        user.totp_secret
+        match user
+            .totp_secret
             .as_deref()
-            .is_some_and(|s| totp::check(s, &digits, now as u64))
+            .and_then(|s| totp::open(st.files.keyring(), &user.id, s))
+            .and_then(|s| totp::matching_step(&s, &digits, now as u64))
+        {
+            // A code already used (here or in another session) is refused.
+            Some(step) => users::accept_totp_step(&st.db, &user.id, step).await?,
+            None => false,
+        }
     } else {
         let normalised = totp::normalise_recovery_code(code);
         !normalised.is_empty()
             && users::use_recovery_code(&st.db, &user.id, &store::sha256_hex(&normalised)).await?
     };
     if !ok {
-        let locked = users::record_failed_login(&st.db, &user.id, now).await?;
         audit::record(
             st.db.pool(),
             &actor,
@@ -268,7 +377,8 @@ pub async fn totp_submit(
             None,
         )
         .await?;
-        if locked.is_some() {
+        if locks {
+            notify_lock(&st, user, &actor, now).await?;
             sessions::delete(&st.db, &cu.token).await?;
             return err(LOCKED_ERROR);
         }
@@ -473,14 +583,12 @@ pub async fn reset_submit(
             invitation: purpose == "invite",
         });
     }
+    // Hashed before the link is consumed, so that a busy server (503) leaves the link usable.
+    let hash = password::hash_bounded(&f.password).await?;
     let Some(user_id) = sessions::consume_user_token(&st.db, &f.jeton, purpose, now).await? else {
         return Ok(Redirect::to("/mot-de-passe/nouveau").into_response());
     };
     let user = users::get_unscoped(&st.db, &user_id).await?;
-    let pw = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
     users::set_password(&st.db, &actor_for(&user, &ctx), &user_id, &hash).await?;
     // A new password ends every open session of the account.
     sessions::delete_for_user(&st.db, &user_id).await?;
@@ -533,32 +641,52 @@ fn setup_page(
         secret,
         error,
         mandatory,
+        ask_password: !mandatory,
+        ask_current_code: user.totp_enabled,
         recovery_codes: vec![],
     }
 }
 
-pub async fn totp_setup_form(ctx: Ctx) -> AppResult<Response> {
+/// Shows a new secret, generated here and kept (encrypted) in the session row until it is confirmed: the secret
+/// enrolled is always the server's, never one sent by the browser.
+async fn new_setup_page(
+    st: &AppState,
+    ctx: &Ctx,
+    cu: &crate::session::CurrentUser,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let secret = totp::new_secret();
+    let sealed = totp::seal(st.files.keyring(), &cu.user.id, &secret);
+    sessions::set_pending_totp_secret(&st.db, &cu.token, Some(&sealed)).await?;
+    page(setup_page(
+        ctx,
+        &cu.user,
+        secret,
+        error,
+        cu.session.stage == Stage::TotpSetup,
+    ))
+}
+
+pub async fn totp_setup_form(ctx: Ctx, State(st): State<AppState>) -> AppResult<Response> {
     let Some(cu) = ctx.current.clone() else {
         return Ok(Redirect::to("/connexion").into_response());
     };
     match cu.session.stage {
         Stage::Totp => Ok(Redirect::to("/connexion/totp").into_response()),
-        stage => page(setup_page(
-            &ctx,
-            &cu.user,
-            totp::new_secret(),
-            None,
-            stage == Stage::TotpSetup,
-        )),
+        _ => new_setup_page(&st, &ctx, &cu, None).await,
     }
 }
 
 #[derive(Deserialize)]
 pub struct TotpSetupForm {
     #[serde(default)]
-    secret: String,
-    #[serde(default)]
     code: String,
+    /// The current password (asked from a full session).
+    #[serde(default)]
+    password: String,
+    /// The code of the second factor already enrolled (when re-enrolling).
+    #[serde(default)]
+    code_actuel: String,
 }
 
 pub async fn totp_setup_submit(
@@ -573,43 +701,93 @@ pub async fn totp_setup_submit(
     else {
         return Ok(Redirect::to("/connexion").into_response());
     };
+    let now = store::now();
+    let user = &cu.user;
+    let actor = actor_for(user, &ctx);
+    let keyring = st.files.keyring();
     let mandatory = cu.session.stage == Stage::TotpSetup;
-    let secret_ok = f.secret.len() >= 26 && f.secret.chars().all(|c| c.is_ascii_alphanumeric());
-    if !secret_ok {
-        return page(setup_page(
+    let pending = cu
+        .session
+        .pending_totp_secret
+        .as_deref()
+        .and_then(|s| totp::open(keyring, &user.id, s));
+    let Some(secret) = pending else {
+        return new_setup_page(&st, &ctx, &cu, Some("Clé expirée : recommencez.".into())).await;
+    };
+    let again = |msg: &str| {
+        page(setup_page(
             &ctx,
-            &cu.user,
-            totp::new_secret(),
-            Some("Clé invalide : recommencez.".into()),
+            user,
+            secret.clone(),
+            Some(msg.to_string()),
             mandatory,
-        ));
-    }
-    if !totp::check(&f.secret, &f.code, store::now() as u64) {
-        return page(setup_page(
-            &ctx,
-            &cu.user,
-            f.secret,
-            Some("Code incorrect : vérifiez la saisie et l'heure de votre téléphone.".into()),
-            mandatory,
-        ));
+        ))
+    };
+    let Some(step) = totp::matching_step(&secret, &f.code, now as u64) else {
+        return again("Code incorrect : vérifiez la saisie et l'heure de votre téléphone.");
+    };
+    // A session left open must not be enough to change the second factor: the password is asked (a session at
+    // the mandatory enrolment step has just given it), and the current code when one is enrolled. Both count
+    // towards the lockout like a login.
+    if !mandatory || user.totp_enabled {
+        let users::Attempt::Counted { .. } = users::claim_attempt(&st.db, &user.id, now).await?
+        else {
+            sessions::delete_for_user(&st.db, &user.id).await?;
+            return Ok(Redirect::to("/connexion").into_response());
+        };
+        if !mandatory {
+            let hash = user.password_hash.clone().unwrap_or_default();
+            let ok = password::verify_bounded(&f.password, &hash).await?;
+            if !ok {
+                audit::record(
+                    st.db.pool(),
+                    &actor,
+                    "auth.totp_setup_refused",
+                    "user",
+                    Some(&user.id),
+                    None,
+                )
+                .await?;
+                return again("Mot de passe actuel incorrect.");
+            }
+        }
+        if user.totp_enabled {
+            let current = user
+                .totp_secret
+                .as_deref()
+                .and_then(|s| totp::open(keyring, &user.id, s))
+                .and_then(|s| totp::matching_step(&s, &f.code_actuel, now as u64));
+            let ok = match current {
+                Some(step) => users::accept_totp_step(&st.db, &user.id, step).await?,
+                None => false,
+            };
+            if !ok {
+                audit::record(
+                    st.db.pool(),
+                    &actor,
+                    "auth.totp_setup_refused",
+                    "user",
+                    Some(&user.id),
+                    None,
+                )
+                .await?;
+                return again("Code actuel incorrect : saisissez le code affiché aujourd'hui par votre application.");
+            }
+        }
+        users::release_attempt(&st.db, &user.id).await?;
     }
     let codes = totp::recovery_codes();
     let hashes: Vec<String> = codes
         .iter()
         .map(|c| store::sha256_hex(&totp::normalise_recovery_code(c)))
         .collect();
-    users::enable_totp(
-        &st.db,
-        &actor_for(&cu.user, &ctx),
-        &cu.user.id,
-        &f.secret,
-        &hashes,
-    )
-    .await?;
-    let mut p = setup_page(&ctx, &cu.user, String::new(), None, false);
+    let sealed = totp::seal(keyring, &user.id, &secret);
+    users::enable_totp(&st.db, &actor, &user.id, &sealed, step, &hashes).await?;
+    sessions::set_pending_totp_secret(&st.db, &cu.token, None).await?;
+    let mut p = setup_page(&ctx, user, String::new(), None, false);
     p.recovery_codes = codes;
     if mandatory {
-        let cookie = open_session(&st, &ctx, &cu.user.id, Stage::Full).await?;
+        let cookie = open_session(&st, &ctx, &user.id, Stage::Full).await?;
         let html = askama::Template::render(&p)?;
         return Ok(([(header::SET_COOKIE, cookie)], axum::response::Html(html)).into_response());
     }

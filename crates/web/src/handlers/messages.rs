@@ -2,12 +2,11 @@
 //! messages that failed for good (with a retry action).
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 
 use super::page;
 use crate::error::{AppError, AppResult};
@@ -23,14 +22,9 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/{id}/relancer", post(retry))
 }
 
-#[derive(Deserialize, Default)]
-pub struct SecretQuery {
-    #[serde(default)]
-    secret: Option<String>,
-}
-
-/// The secret a provider presents: `Authorization: Bearer …`, the password of `Basic`, or `?secret=`.
-fn presented_secret(headers: &HeaderMap, q: &SecretQuery) -> Option<String> {
+/// The secret a provider presents, in a header only (`Authorization: Bearer …`, or the password of `Basic`): a
+/// secret in the URL would end up in proxy and access logs.
+fn presented_secret(headers: &HeaderMap) -> Option<String> {
     use base64::Engine;
     let auth = headers
         .get(header::AUTHORIZATION)
@@ -38,14 +32,12 @@ fn presented_secret(headers: &HeaderMap, q: &SecretQuery) -> Option<String> {
     if let Some(token) = auth.and_then(|a| a.strip_prefix("Bearer ")) {
         return Some(token.trim().to_string());
     }
-    if let Some(basic) = auth.and_then(|a| a.strip_prefix("Basic ")) {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(basic.trim())
-            .ok()?;
-        let text = String::from_utf8(decoded).ok()?;
-        return text.split_once(':').map(|(_, p)| p.to_string());
-    }
-    q.secret.clone()
+    let basic = auth.and_then(|a| a.strip_prefix("Basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':').map(|(_, p)| p.to_string())
 }
 
 fn problem(status: StatusCode, title: &str) -> Response {
@@ -60,14 +52,13 @@ fn problem(status: StatusCode, title: &str) -> Response {
 pub async fn sms_webhook(
     State(st): State<AppState>,
     Path(provider): Path<String>,
-    Query(q): Query<SecretQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let Some(expected) = st.config.sms.webhook_secret(&provider) else {
         return problem(StatusCode::NOT_FOUND, "Fournisseur inconnu");
     };
-    let presented = presented_secret(&headers, &q);
+    let presented = presented_secret(&headers);
     let parsed = match provider.as_str() {
         "brevo" => messaging::parse_brevo_webhook(presented.as_deref(), expected, &body),
         _ => messaging::parse_linkmobility_webhook(presented.as_deref(), expected, &body),
