@@ -65,6 +65,17 @@ pub enum StoreError {
         name: &'static str,
         source: sqlx::Error,
     },
+    /// An applied migration's text changed afterwards: the schema may not be what the code expects.
+    #[error(
+        "migration {version} ({name}) changed after it was applied to this database (checksum {applied} in the \
+         database, {expected} in this binary): restore the original migration and add a new one instead"
+    )]
+    MigrationChanged {
+        version: i64,
+        name: &'static str,
+        applied: String,
+        expected: String,
+    },
     #[error("database error: {0}")]
     Database(sqlx::Error),
 }

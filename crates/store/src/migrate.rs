@@ -35,6 +35,16 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_search_indexes"),
 ];
 
+impl Migration {
+    /// SHA-256 of the step's three parts: the same on both databases, so a change of any part is seen on both.
+    pub fn checksum(&self) -> String {
+        crate::sha256_hex(&format!(
+            "{}\u{0}{}\u{0}{}",
+            self.common, self.sqlite, self.postgres
+        ))
+    }
+}
+
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.
 const MIGRATION_LOCK: i64 = 7_262_019_040;
 
@@ -64,12 +74,55 @@ async fn run_locked(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<Vec<Strin
     )
     .execute(&mut *conn)
     .await?;
-    let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
+    // Databases created before checksums were recorded get the column, and their rows the current checksums.
+    let has_checksum = match db.backend {
+        Backend::Sqlite => sqlx::query(
+            "SELECT COUNT(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
+        ),
+        Backend::Postgres => sqlx::query(
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'schema_migrations' \
+             AND column_name = 'checksum' AND table_schema = current_schema()",
+        ),
+    }
+    .fetch_one(&mut *conn)
+    .await?
+    .get::<i64, _>(0)
+        > 0;
+    if !has_checksum {
+        sqlx::raw_sql("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let rows = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
         .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.get::<i64, _>(0))
-        .collect();
+        .await?;
+    let mut applied: Vec<i64> = Vec::new();
+    for r in &rows {
+        let version: i64 = r.get(0);
+        let recorded: Option<String> = r.get(1);
+        applied.push(version);
+        let Some(m) = MIGRATIONS.iter().find(|m| m.version == version) else {
+            continue; // applied by a newer binary: its own start checks it
+        };
+        match recorded {
+            None => {
+                sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = $2")
+                    .bind(m.checksum())
+                    .bind(version)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Some(c) if c != m.checksum() => {
+                return Err(StoreError::MigrationChanged {
+                    version,
+                    name: m.name,
+                    applied: c,
+                    expected: m.checksum(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
     let mut done = Vec::new();
     for m in MIGRATIONS {
         if applied.contains(&m.version) {
@@ -96,11 +149,12 @@ async fn run_locked(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<Vec<Strin
                 .map_err(err)?;
         }
         sqlx::query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            "INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)",
         )
         .bind(m.version)
         .bind(m.name)
         .bind(crate::now())
+        .bind(m.checksum())
         .execute(&mut *tx)
         .await
         .map_err(err)?;

@@ -956,6 +956,19 @@ async fn each_status_change_tells_the_author_and_a_classement_carries_the_appeal
             Some(format!("Accusé de réception de votre signalement {tn}").as_str())
         );
         assert!(mails[3].body.contains("Parquet de Nanterre"));
+        // Each notice names the referral's number and its status in words.
+        assert!(
+            mails[2]
+                .body
+                .contains(&format!("Signalement {tn} — statut : Enregistré.")),
+            "{}",
+            mails[2].body
+        );
+        assert!(
+            mails[0].body.contains("statut : Décision rendue."),
+            "{}",
+            mails[0].body
+        );
         let decision = &mails[0];
         assert_eq!(
             decision.subject.as_deref(),

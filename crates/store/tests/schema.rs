@@ -105,3 +105,37 @@ async fn sqlite_and_postgresql_migrations_give_the_same_tables_columns_and_index
         "indexes only on SQLite: {only_sqlite:?}; only on PostgreSQL: {only_pg:?}"
     );
 }
+
+/// A migration edited after it ran would leave a database whose schema the code no longer describes: the start
+/// stops and says which step changed. Databases from before checksums get theirs filled in at the next start.
+#[tokio::test]
+async fn a_changed_applied_migration_stops_the_start_and_old_databases_get_checksums() {
+    store::testing::on_each_backend(|db| async move {
+        // As a database migrated before checksums existed: no checksum recorded.
+        sqlx::query("UPDATE schema_migrations SET checksum = NULL")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let missing: i64 =
+            sqlx::query("SELECT COUNT(*) FROM schema_migrations WHERE checksum IS NULL")
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+                .get(0);
+        assert_eq!(missing, 0);
+
+        // As if 0002 had been edited since it ran here.
+        sqlx::query("UPDATE schema_migrations SET checksum = 'abc' WHERE version = 2")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let err = db.migrate().await.unwrap_err();
+        assert!(
+            matches!(err, store::StoreError::MigrationChanged { version: 2, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("0002_msj"), "{err}");
+    })
+    .await;
+}

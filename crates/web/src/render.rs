@@ -20,6 +20,9 @@ const DEFAULT_DURATION_SECS: i64 = 30 * 60;
 impl Renderer for AppointmentRenderer {
     fn render<'a>(&'a self, db: &'a Db, message: &'a Message) -> RenderFuture<'a> {
         Box::pin(async move {
+            if message.related_type.as_deref() == Some("referral") {
+                return Ok(self.render_referral(message));
+            }
             self.render_appointment(db, message)
                 .await
                 .map_err(|e| e.to_string())
@@ -100,5 +103,29 @@ impl AppointmentRenderer {
             rendition.attachments.push(Attachment::ics(ics));
         }
         Ok(Rendered::Replace(rendition))
+    }
+}
+
+impl AppointmentRenderer {
+    /// Info Parquet e-mails (status notices, messages, reminders, urgent alerts) link to the referral's page: the
+    /// link needs the public URL, which only the web side knows, so it is added at send time.
+    fn render_referral(&self, m: &Message) -> Rendered {
+        let (Some(id), "email") = (m.related_id.as_deref(), m.channel.as_str()) else {
+            return Rendered::Keep;
+        };
+        let link = format!("{}/info-parquet/signalements/{id}", self.public_url);
+        let body = match m.body.find("\nCe message est envoyé automatiquement") {
+            Some(i) => format!(
+                "{}\nConsulter le signalement : {link}\n{}",
+                &m.body[..i],
+                &m.body[i..]
+            ),
+            None => format!("{}\n\nConsulter le signalement : {link}", m.body),
+        };
+        Rendered::Replace(Rendition {
+            subject: m.subject.clone(),
+            body,
+            attachments: vec![],
+        })
     }
 }

@@ -163,3 +163,53 @@ async fn the_stop_link_confirms_then_stops_sms_for_that_number() {
     })
     .await;
 }
+
+/// Info Parquet e-mails link to the referral's page on the public URL (added at send time, where the URL is
+/// known); SMS stay as written.
+#[tokio::test]
+async fn referral_emails_link_to_the_referral_page_at_send_time() {
+    on_each_backend(|db| async move {
+        let enqueue = |channel: &str| NewMessage {
+            channel: channel.into(),
+            kind: "referral_status".into(),
+            organisation_id: None,
+            recipient: if channel == "email" {
+                "agent@inspection.test".into()
+            } else {
+                "+33612345678".into()
+            },
+            subject: Some("Signalement IP-2027-000001 enregistré par le parquet".into()),
+            body: "Bonjour,\n\nLe Parquet de Nanterre a enregistré votre signalement IP-2027-000001.\n\n\
+                   Signalement IP-2027-000001 — statut : Enregistré.\n\nVous pouvez suivre ce signalement \
+                   depuis Passerelle.\nCe message est envoyé automatiquement, merci de ne pas y répondre."
+                .into(),
+            due_at: 0,
+            related_type: Some("referral".into()),
+            related_id: Some("0190-referral-id".into()),
+        };
+        let renderer = web::render::AppointmentRenderer {
+            public_url: "https://passerelle.example.gouv.fr".into(),
+        };
+        for channel in ["email", "sms"] {
+            let id = outbox::enqueue(db.pool(), &enqueue(channel)).await.unwrap();
+            let m = outbox::get_unscoped(&db, &id).await.unwrap();
+            let rendered = messaging::Renderer::render(&renderer, &db, &m).await.unwrap();
+            match (channel, rendered) {
+                ("email", messaging::Rendered::Replace(r)) => {
+                    assert!(
+                        r.body.contains(
+                            "Consulter le signalement : https://passerelle.example.gouv.fr/info-parquet/signalements/0190-referral-id\n"
+                        ),
+                        "{}",
+                        r.body
+                    );
+                    assert!(r.body.ends_with("merci de ne pas y répondre."), "{}", r.body);
+                    assert!(r.body.contains("statut : Enregistré."));
+                }
+                ("sms", messaging::Rendered::Keep) => {}
+                (c, other) => panic!("{c}: {other:?}"),
+            }
+        }
+    })
+    .await;
+}

@@ -128,6 +128,7 @@ pub async fn post(
     if let Some(to) = recipient.filter(|e| !e.trim().is_empty()) {
         let (subject, text) = notices::new_message(
             r.tracking_number.as_deref().unwrap_or(""),
+            r.status,
             complement_request,
         );
         outbox::enqueue(

@@ -87,7 +87,8 @@ pub fn status_notice(n: &StatusNotice<'_>) -> (String, String) {
             ),
         ),
     };
-    (subject, format!("{greeting}{text}{footer}"))
+    let status = format!("\n\nSignalement {tn} — statut : {}.", n.status.label());
+    (subject, format!("{greeting}{text}{status}{footer}"))
 }
 
 fn decision_text(n: &StatusNotice<'_>, reference: &str) -> String {
@@ -186,13 +187,21 @@ pub fn reminder_author(
 }
 
 /// E-mail telling one side that the other wrote on a referral.
-pub fn new_message(tracking_number: &str, complement_request: bool) -> (String, String) {
+pub fn new_message(
+    tracking_number: &str,
+    status: ReferralStatus,
+    complement_request: bool,
+) -> (String, String) {
+    let status = format!(
+        "\n\nSignalement {tracking_number} — statut : {}.",
+        status.label()
+    );
     if complement_request {
         (
             format!("Demande de complément sur le signalement {tracking_number}"),
             format!(
                 "Bonjour,\n\nLe parquet demande un complément d'information sur le signalement {tracking_number}.\n\
-                 Merci d'y répondre depuis Passerelle."
+                 Merci d'y répondre depuis Passerelle.{status}"
             ),
         )
     } else {
@@ -200,7 +209,7 @@ pub fn new_message(tracking_number: &str, complement_request: bool) -> (String, 
             format!("Nouveau message sur le signalement {tracking_number}"),
             format!(
                 "Bonjour,\n\nUn nouveau message a été déposé sur le signalement {tracking_number}.\n\
-                 Vous pouvez le lire dans Passerelle."
+                 Vous pouvez le lire dans Passerelle.{status}"
             ),
         )
     }
