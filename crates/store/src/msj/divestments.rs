@@ -104,7 +104,8 @@ pub async fn request(
 ) -> MsjResult<Divestment> {
     let mut tx = db.begin().await?;
     let p = ppsmj::fetch_tx(&mut tx, scope, ppsmj_id).await?;
-    if !scope.can_see(&p.organisation_id) {
+    // Seeing the record (a linked TJ does) is not owning it: only the owner, with a role that manages files.
+    if !scope.allows(crate::Action::ManageFile, &p.organisation_id) {
         return Err(MsjError::Forbidden(
             "Seul le service en charge du dossier peut demander un dessaisissement.".into(),
         ));

@@ -109,6 +109,22 @@ pub async fn list(
     };
     let more = text.is_empty() && found.len() as i64 > PAGE_SIZE;
     let rows: Vec<Row> = found.iter().take(PAGE_SIZE as usize).map(row).collect();
+    // The list shows names, birth dates, APPI numbers and phones: one audit row per page view, naming the query.
+    store::audit::record(
+        st.db.pool(),
+        &scope.actor,
+        if text.is_empty() {
+            "ppsmj.list"
+        } else {
+            "ppsmj.search"
+        },
+        "ppsmj",
+        None,
+        Some(serde_json::json!({
+            "q": text, "mine": mine, "archived": archived, "page": page_no, "shown": rows.len(),
+        })),
+    )
+    .await?;
     let link = |p: i64| {
         format!(
             "/msj/personnes?page={p}{}{}",

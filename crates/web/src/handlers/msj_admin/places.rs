@@ -264,7 +264,7 @@ async fn place_page(
         id: p.id.clone(),
         name: p.name.clone(),
         organisation: org.name,
-        admin: is_config_admin(auth.user().role) && scope.can_manage(&p.organisation_id),
+        admin: scope.allows(store::Action::ConfigureAgenda, &p.organisation_id),
         form,
         problem,
         types,
@@ -299,7 +299,11 @@ pub async fn show(
     let notice = if flags.cree.is_some() {
         Some(("success", "Le lieu a été créé. Choisissez les types de rendez-vous proposés puis créez un agenda.".to_string()))
     } else {
-        flags.ok.map(|m| ("success", notice_text(&m).to_string()))
+        flags
+            .ok
+            .as_deref()
+            .and_then(notice_text)
+            .map(|t| ("success", t.to_string()))
     };
     page(
         place_page(
@@ -315,8 +319,10 @@ pub async fn show(
     )
 }
 
-fn notice_text(code: &str) -> &'static str {
-    match code {
+/// Success notices come from this fixed list of codes; an unknown code shows nothing (a link cannot make the page
+/// say anything).
+fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
         "lieu" => "Le lieu a été enregistré.",
         "types" => "Les types de rendez-vous proposés ont été enregistrés.",
         "agenda" => "L'agenda a été créé.",
@@ -326,8 +332,8 @@ fn notice_text(code: &str) -> &'static str {
         "fermeture" => "Le créneau a été fermé.",
         "reouverture" => "Le créneau a été rouvert.",
         "capacite" => "La capacité du créneau a été modifiée.",
-        _ => "Modification enregistrée.",
-    }
+        _ => return None,
+    })
 }
 
 pub async fn update(
@@ -460,6 +466,8 @@ pub struct AgendaPage {
     pub place_id: String,
     pub place_name: String,
     pub admin: bool,
+    /// May close, reopen and resize slots (the policy's `ManageSlots`).
+    pub slots_admin: bool,
     pub slot_types: Vec<SlotTypeRow>,
     pub type_choices: Vec<Choice>,
     pub weekdays: Vec<Choice>,
@@ -477,8 +485,6 @@ pub struct WeekQuery {
     pub semaine: Option<String>,
     #[serde(default)]
     pub ok: Option<String>,
-    #[serde(default)]
-    pub erreur: Option<String>,
 }
 
 const WEEKDAYS: [&str; 7] = [
@@ -562,7 +568,8 @@ async fn agenda_page(
         name: a.name.clone(),
         place_id: place.id.clone(),
         place_name: place.name.clone(),
-        admin: super::is_config_admin(auth.user().role) && scope.can_manage(&a.organisation_id),
+        admin: scope.allows(store::Action::ConfigureAgenda, &a.organisation_id),
+        slots_admin: scope.allows(store::Action::ManageSlots, &a.organisation_id),
         slot_types,
         type_choices: offered
             .iter()
@@ -612,11 +619,11 @@ pub async fn agenda(
         .semaine
         .as_deref()
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
-    let notice = match (&q.ok, &q.erreur) {
-        (_, Some(e)) => Some(("error", e.chars().take(300).collect::<String>())),
-        (Some(m), None) => Some(("success", notice_text(m).to_string())),
-        _ => None,
-    };
+    // Errors are rendered by the action that failed; the query string only carries success codes.
+    let notice =
+        q.ok.as_deref()
+            .and_then(notice_text)
+            .map(|t| ("success", t.to_string()));
     let default_form = SlotTypeForm {
         duration_minutes: "30".into(),
         capacity: "1".into(),
@@ -693,7 +700,7 @@ pub async fn remove_slot_type(
         Ok(()) => Ok(Redirect::to(&format!("/msj/agendas/{id}?ok=suppression")).into_response()),
         Err(e) => {
             let pb = problem(e)?;
-            Ok(redirect_error(&id, &pb))
+            error_page(&st, &auth, &id, None, &pb).await
         }
     }
 }
@@ -708,13 +715,33 @@ pub async fn regenerate(
     Ok(Redirect::to(&format!("/msj/agendas/{id}?ok=generation")).into_response())
 }
 
-fn redirect_error(agenda_id: &str, pb: &Problem) -> Response {
+/// The agenda page with the error of a failed action, rendered at once (never carried by the URL).
+async fn error_page(
+    st: &AppState,
+    auth: &Auth,
+    agenda_id: &str,
+    week: Option<NaiveDate>,
+    pb: &Problem,
+) -> AppResult<Response> {
     let msg = pb.message.clone().unwrap_or_else(|| pb.fields.to_string());
-    Redirect::to(&format!(
-        "/msj/agendas/{agenda_id}?erreur={}",
-        crate::session::urlencode(&msg)
-    ))
-    .into_response()
+    let form = SlotTypeForm {
+        duration_minutes: "30".into(),
+        capacity: "1".into(),
+        ..SlotTypeForm::default()
+    };
+    let p = agenda_page(
+        st,
+        auth,
+        agenda_id,
+        week,
+        form,
+        Problem::default(),
+        Some(("error", msg)),
+    )
+    .await?;
+    let mut res = page(p)?;
+    *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
 }
 
 #[derive(Deserialize, Default)]
@@ -732,6 +759,12 @@ async fn slot_action(
 ) -> AppResult<Response> {
     auth.require(is_msj_user(auth.user().role))?;
     let slot = agendas::get_slot(&st.db, auth.scope(), slot_id).await?;
+    // Seeing the agenda (a linked TJ) is not managing it: the policy decides, and the store checks again.
+    let agenda = agendas::get(&st.db, auth.scope(), &slot.agenda_id).await?;
+    auth.require(
+        auth.scope()
+            .allows(store::Action::ManageSlots, &agenda.organisation_id),
+    )?;
     let result = match action {
         "fermeture" => agendas::set_slot_closed(&st.db, auth.scope(), slot_id, true).await,
         "reouverture" => agendas::set_slot_closed(&st.db, auth.scope(), slot_id, false).await,
@@ -749,13 +782,7 @@ async fn slot_action(
         .into_response()),
         Err(e) => {
             let pb = problem(e)?;
-            let msg = pb.message.clone().unwrap_or_else(|| pb.fields.to_string());
-            Ok(Redirect::to(&format!(
-                "/msj/agendas/{}?semaine={week}&erreur={}",
-                slot.agenda_id,
-                crate::session::urlencode(&msg)
-            ))
-            .into_response())
+            error_page(st, auth, &slot.agenda_id, Some(slot.local_date), &pb).await
         }
     }
 }
