@@ -44,7 +44,10 @@ impl Relation {
 pub enum Action {
     /// Read Mon Suivi Justice records: persons, appointments, places, agendas, divestment trail, statistics.
     ReadRecords,
-    /// Change a person's file: create, edit, archive, book, and ask another service to take it over (divestment).
+    /// Work on a person's file: edit, archive, book, cancel, record an outcome — in the agent's own organisation
+    /// and in linked ones (a BEX books the SPIP's first convocation after the hearing).
+    WorkOnFile,
+    /// Decide where a file goes: ask another service to take it over (divestment). The owner only.
     ManageFile,
     /// Day-to-day agenda changes: close, reopen or resize a slot.
     ManageSlots,
@@ -60,11 +63,14 @@ pub enum Action {
     ReadAccountMessage,
     /// Read the link of an account message: only the recipient.
     ReadSecret,
+    /// Open a user's profile page (name, role, organisation): anyone who sees the organisation.
+    ReadProfile,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 11] = [
         Action::ReadRecords,
+        Action::WorkOnFile,
         Action::ManageFile,
         Action::ManageSlots,
         Action::ConfigureAgenda,
@@ -73,6 +79,7 @@ impl Action {
         Action::FollowMessages,
         Action::ReadAccountMessage,
         Action::ReadSecret,
+        Action::ReadProfile,
     ];
 }
 
@@ -91,12 +98,11 @@ pub fn manages_files(role: Role) -> bool {
     )
 }
 
-/// Roles that close, reopen and resize slots of their organisation's agendas.
+/// Roles that close, reopen and resize slots of their organisation's agendas: its agents (DOMAIN.md: "agents can
+/// close a slot"), not the prosecutor's read-only role; never another organisation's, even a linked one that books
+/// in them.
 pub fn manages_slots(role: Role) -> bool {
-    matches!(
-        role,
-        Role::LocalAdmin | Role::Dpip | Role::SecretarySpip | Role::DirGreffBex | Role::DirGreffSap
-    )
+    manages_files(role)
 }
 
 /// The rule table: role × relation → allowed, per action.
@@ -118,6 +124,7 @@ pub fn allows(p: Principal, action: Action) -> bool {
     let own = matches!(rel, Own | OwnSubUnit);
     match action {
         Action::ReadRecords | Action::FollowMessages => role.is_msj() && (own || rel == Linked),
+        Action::WorkOnFile => manages_files(role) && (own || rel == Linked),
         Action::ManageFile => manages_files(role) && own,
         Action::ManageSlots => manages_slots(role) && own,
         Action::ConfigureAgenda => role == Role::LocalAdmin && own,
@@ -125,6 +132,7 @@ pub fn allows(p: Principal, action: Action) -> bool {
             role.manages_users() && own
         }
         Action::ReadSecret => false,
+        Action::ReadProfile => true,
     }
 }
 
@@ -158,17 +166,14 @@ mod tests {
             Action::ReadRecords | Action::FollowMessages => {
                 role.is_msj() && matches!(rel, Own | OwnSubUnit | Linked)
             }
-            Action::ManageFile => own && role.is_msj() && role != Role::Prosecutor,
-            Action::ManageSlots => {
-                own && [
-                    Role::LocalAdmin,
-                    Role::Dpip,
-                    Role::SecretarySpip,
-                    Role::DirGreffBex,
-                    Role::DirGreffSap,
-                ]
-                .contains(&role)
+            Action::WorkOnFile => {
+                matches!(rel, Own | OwnSubUnit | Linked)
+                    && role.is_msj()
+                    && role != Role::Prosecutor
             }
+            Action::ManageFile => own && role.is_msj() && role != Role::Prosecutor,
+            Action::ManageSlots => own && role.is_msj() && role != Role::Prosecutor,
+            Action::ReadProfile => true,
             Action::ConfigureAgenda => own && role == Role::LocalAdmin,
             Action::ManageUsers | Action::ReadAudit => {
                 own && matches!(
@@ -194,7 +199,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, Role::ALL.len() * 6 * 9);
+        assert_eq!(checked, Role::ALL.len() * 6 * 11);
     }
 
     #[test]
@@ -222,7 +227,8 @@ mod tests {
         }
         assert!(!may(Role::Prosecutor, Relation::Own, Action::ManageFile));
         assert!(may(Role::Cpip, Relation::Own, Action::ManageFile));
-        assert!(!may(Role::Cpip, Relation::Own, Action::ManageSlots));
+        assert!(may(Role::Cpip, Relation::Own, Action::ManageSlots));
+        assert!(!may(Role::Prosecutor, Relation::Own, Action::ManageSlots));
         assert!(may(Role::Dpip, Relation::OwnSubUnit, Action::ManageSlots));
     }
 

@@ -233,7 +233,6 @@ async fn only_the_agendas_own_service_with_a_managing_role_changes_its_slots() {
             "bex",
             "dir_greff_bex",
             "local_admin_tj",
-            "cpip_a",
         ] {
             for action in ["fermer", "capacite"] {
                 let (status, _) = w
@@ -258,18 +257,14 @@ async fn only_the_agendas_own_service_with_a_managing_role_changes_its_slots() {
             store::msj::agendas::set_slot_closed(&w.db, &jap, &slot, true).await,
             Err(store::msj::MsjError::Forbidden(_))
         ));
-        // The SPIP's director closes and reopens it; the local admin resizes it.
+        // The SPIP's own agents close and reopen it.
         let (status, _) = w
             .post(Some("dpip_a"), &format!("/msj/creneaux/{slot}/fermer"), "")
             .await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert!(slot_closed(&w, &slot).await);
         let (status, _) = w
-            .post(
-                Some("local_admin_a"),
-                &format!("/msj/creneaux/{slot}/rouvrir"),
-                "",
-            )
+            .post(Some("cpip_a"), &format!("/msj/creneaux/{slot}/rouvrir"), "")
             .await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert!(!slot_closed(&w, &slot).await);

@@ -240,7 +240,10 @@ pub async fn answer(
         .bind(&d.to_organisation_id)
         .fetch_optional(&mut *tx)
         .await?;
-        if receiver.is_none() {
+        // The receiving service (or one of its antennas), with a role that manages files (not the prosecutor's
+        // read-only role).
+        let may = scope.actor.role.is_some_and(crate::policy::manages_files);
+        if receiver.is_none() || !may {
             return Err(MsjError::Forbidden(
                 "Seul le service destinataire peut répondre à cette demande.".into(),
             ));

@@ -307,6 +307,25 @@ impl World {
     }
 }
 
+impl World {
+    /// Posts an empty multipart upload (the token in the query string, as the upload forms do).
+    pub async fn upload(&self, who: Option<&str>, uri: &str) -> (StatusCode, String) {
+        let mut uri = uri.to_string();
+        let mut req = Request::post("/");
+        if let Some(w) = who {
+            let a = self.agent(w);
+            uri = format!("{uri}?csrf_token={}", a.csrf);
+            req = req.header(header::COOKIE, &a.cookie);
+        }
+        let req = req
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XYZ")
+            .body(Body::from("--XYZ--\r\n"))
+            .unwrap();
+        send(&self.app, req).await
+    }
+}
+
 pub async fn send(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();

@@ -336,13 +336,34 @@ fn notice_text(code: &str) -> Option<&'static str> {
     })
 }
 
+/// The place if the actor may configure it (the policy's `ConfigureAgenda`): 404 when it does not even see it,
+/// 403 when it only sees it (a linked organisation's), before any input is read.
+async fn configurable_place(st: &AppState, auth: &Auth, id: &str) -> AppResult<()> {
+    auth.require(is_config_admin(auth.user().role))?;
+    let p = places::get(&st.db, auth.scope(), id).await?;
+    auth.require(
+        auth.scope()
+            .allows(store::Action::ConfigureAgenda, &p.organisation_id),
+    )
+}
+
+/// Same for an agenda.
+async fn configurable_agenda(st: &AppState, auth: &Auth, id: &str) -> AppResult<()> {
+    auth.require(is_config_admin(auth.user().role))?;
+    let a = agendas::get(&st.db, auth.scope(), id).await?;
+    auth.require(
+        auth.scope()
+            .allows(store::Action::ConfigureAgenda, &a.organisation_id),
+    )
+}
+
 pub async fn update(
     auth: Auth,
     State(st): State<AppState>,
     Path(id): Path<String>,
     Form(form): Form<PlaceForm>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_place(&st, &auth, &id).await?;
     match places::update(&st.db, auth.scope(), &id, &form.input(false), store::now()).await {
         Ok(_) => Ok(Redirect::to(&format!("/msj/lieux/{id}?ok=lieu")).into_response()),
         Err(e) => {
@@ -361,7 +382,7 @@ pub async fn set_types(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_place(&st, &auth, &id).await?;
     // Repeated checkboxes: read the pairs by hand (serde_urlencoded has no Vec support).
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let ids: Vec<&str> = pairs
@@ -402,7 +423,7 @@ pub async fn create_agenda(
     Path(id): Path<String>,
     Form(form): Form<AgendaForm>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_place(&st, &auth, &id).await?;
     match agendas::create(&st.db, auth.scope(), &id, &form.name, store::now()).await {
         Ok(a) => Ok(Redirect::to(&format!("/msj/agendas/{}?ok=agenda", a.id)).into_response()),
         Err(e) => {
@@ -649,7 +670,7 @@ pub async fn add_slot_type(
     Path(id): Path<String>,
     Form(form): Form<SlotTypeForm>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_agenda(&st, &auth, &id).await?;
     let input = SlotTypeInput {
         appointment_type_id: form.appointment_type_id.clone(),
         weekday: form.weekday.trim().parse().unwrap_or(0),
@@ -690,7 +711,7 @@ pub async fn remove_slot_type(
     State(st): State<AppState>,
     Path((id, tid)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_agenda(&st, &auth, &id).await?;
     // The slot type must belong to this agenda (and the agenda be visible).
     let types = agendas::list_slot_types(&st.db, auth.scope(), &id).await?;
     if !types.iter().any(|t| t.id == tid) {
@@ -710,7 +731,7 @@ pub async fn regenerate(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_agenda(&st, &auth, &id).await?;
     agendas::generate_slots_for_agenda(&st.db, auth.scope(), &id, store::now()).await?;
     Ok(Redirect::to(&format!("/msj/agendas/{id}?ok=generation")).into_response())
 }
