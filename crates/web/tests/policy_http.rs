@@ -313,6 +313,15 @@ async fn only_the_service_owning_a_file_asks_for_its_divestment() {
                 .await,
             Err(store::msj::MsjError::Forbidden(_))
         ));
+        // The person's page offers the action to the owner only.
+        let show = format!("/msj/personnes/{}", w.a.person);
+        let (_, page) = w.get(Some("jap"), &show).await;
+        assert!(
+            !page.contains(&uri),
+            "a linked court is offered the divestment"
+        );
+        let (_, page) = w.get(Some("cpip_a"), &show).await;
+        assert!(page.contains(&uri));
         // The owning SPIP's CPIP may.
         let (status, to) = w.post(Some("cpip_a"), &uri, &form).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{to}");

@@ -542,6 +542,8 @@ pub struct ShowPage {
     pub history: Vec<HistRow>,
     pub book_types: Vec<Choice>,
     pub may_change: bool,
+    /// The file's own organisation, with a role that manages files (the policy's `ManageFile`).
+    pub may_divest: bool,
 }
 
 pub fn kind_label(kind: &str) -> &'static str {
@@ -825,6 +827,9 @@ pub(crate) async fn show_page(
             })
             .collect(),
         may_change,
+        may_divest: auth
+            .scope()
+            .allows(store::Action::ManageFile, &p.organisation_id),
     })
 }
 
