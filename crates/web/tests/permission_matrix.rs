@@ -571,7 +571,7 @@ async fn every_route_with_an_id_answers_each_role_as_the_permission_model_says()
 }
 
 #[tokio::test]
-async fn an_api_token_reads_only_its_own_services_referrals() {
+async fn an_api_token_reads_only_its_own_services_referrals_and_referral_lists_are_audited() {
     on_each_backend(|db| async move {
         let w = World::build(db).await;
         let fx = fixtures(&w).await;
@@ -636,6 +636,36 @@ async fn an_api_token_reads_only_its_own_services_referrals() {
             .as_deref()
             .unwrap_or("")
             .contains("\"limit\":50"));
+        // So is the web list of referrals.
+        let agent = support::agent(
+            &w.db,
+            "agent-liste@admin.test",
+            Role::AdminAgent,
+            &fx.service_x,
+        )
+        .await;
+        let req = axum::http::Request::get("/info-parquet/signalements?q=chantier")
+            .header(axum::http::header::COOKIE, &agent.cookie)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        assert_eq!(support::send(&w.app, req).await.0, StatusCode::OK);
+        let events = store::audit::list(
+            &w.db,
+            &Scope::system("test"),
+            &store::audit::AuditFilter {
+                action: Some("referral.list".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(events.len(), 1);
+        assert!(events[0]
+            .details
+            .as_deref()
+            .unwrap_or("")
+            .contains("chantier"));
     })
     .await;
 }
