@@ -511,3 +511,58 @@ async fn the_person_list_and_search_are_audited_once_per_page_view() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_link_is_dropped_once_the_message_has_left_except_in_the_demo_outbox() {
+    on_each_backend(|db| async move {
+        let mut ids = vec![];
+        for to in ["smtp@test.fr", "demo@test.fr"] {
+            ids.push(
+                outbox::enqueue_with_secret(
+                    db.pool(),
+                    &NewMessage {
+                        channel: "email".into(),
+                        kind: "password_reset".into(),
+                        organisation_id: None,
+                        recipient: to.into(),
+                        subject: None,
+                        body: format!("Lien : {}", outbox::LINK_PLACEHOLDER),
+                        due_at: 0,
+                        related_type: None,
+                        related_id: None,
+                    },
+                    Some("http://passerelle.test/mot-de-passe/nouveau?jeton=beef"),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        let claimed = outbox::claim_due(&db, 100, 10, 60).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        assert!(claimed
+            .iter()
+            .all(|m| m.body_for_recipient().ends_with("jeton=beef")));
+        let outcomes: Vec<Outcome> = ids
+            .iter()
+            .zip(["smtp", "demo"])
+            .map(|(id, provider)| Outcome::Sent {
+                id: id.clone(),
+                provider: provider.into(),
+                provider_message_id: None,
+                subject: None,
+                body: None,
+            })
+            .collect();
+        outbox::record_outcomes(&db, &outcomes, 100).await.unwrap();
+        let smtp = outbox::get_unscoped(&db, &ids[0]).await.unwrap();
+        assert_eq!(smtp.state, "sent");
+        assert!(smtp.secret.is_none());
+        assert!(!smtp.body.contains("jeton"));
+        let demo = outbox::get_unscoped(&db, &ids[1]).await.unwrap();
+        assert!(
+            demo.secret.is_some(),
+            "the demo outbox shows it to its recipient"
+        );
+    })
+    .await;
+}
