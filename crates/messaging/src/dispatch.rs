@@ -176,9 +176,11 @@ async fn send_one(db: &Db, ch: &Channels, m: &Message, opted_out: &HashSet<Strin
         .as_ref()
         .and_then(|r| r.subject.clone())
         .or_else(|| m.subject.clone());
+    // An account message gets its link back only here, on its way to the channel.
+    let stored = m.body_for_recipient();
     let body = rendition
         .as_ref()
-        .map_or(m.body.as_str(), |r| r.body.as_str());
+        .map_or(stored.as_str(), |r| r.body.as_str());
     let attachments: &[Attachment] = rendition.as_ref().map_or(&[], |r| r.attachments.as_slice());
     let (provider, result) = match m.channel.as_str() {
         "sms" => (ch.sms.name(), ch.sms.send(&m.recipient, body).await),

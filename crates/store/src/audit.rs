@@ -61,9 +61,10 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-/// Events of the organisations the scope may see (all for a national admin), newest first.
+/// Events of the organisations the scope administers (the policy's `ReadAudit`: a local admin's own organisation
+/// and sub-units, never a linked one it merely sees; all for a national admin), newest first.
 pub async fn list(db: &Db, scope: &Scope, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
-    let (org_sql, org_binds) = scope.visible_filter("organisation_id", 1);
+    let (org_sql, org_binds) = scope.action_filter(crate::Action::ReadAudit, "organisation_id", 1);
     let mut sql = format!(
         "SELECT id, at, actor_user_id, actor_label, organisation_id, action, target_type, target_id, ip, details \
          FROM audit_events WHERE {org_sql}"

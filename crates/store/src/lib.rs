@@ -12,6 +12,7 @@ pub mod optout;
 pub mod orgs;
 pub mod outbox;
 pub mod parquet;
+pub mod policy;
 pub mod ratelimit;
 pub mod refdata;
 pub mod roles;
@@ -29,6 +30,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use migrate::MIGRATIONS;
+pub use policy::{Action, Relation};
 pub use scope::{Actor, Scope};
 
 /// A transaction on either backend.

@@ -31,6 +31,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_messaging"),
     migration!(4, "0004_info_parquet"),
     migration!(5, "0005_account_security"),
+    migration!(6, "0006_permissions"),
     migration!(8, "0008_measures"),
     migration!(12, "0012_search_indexes"),
 ];

@@ -54,6 +54,31 @@ pub struct Message {
     pub provider_status: Option<String>,
     pub canceled_at: Option<i64>,
     pub updated_at: i64,
+    /// The personal link of an account message, out of `body` (which holds [`LINK_PLACEHOLDER`]). Shown to
+    /// nobody but the recipient; cleared once the message has left or failed for good.
+    pub secret: Option<String>,
+}
+
+/// Stands for the personal link in the stored text of an account message.
+pub const LINK_PLACEHOLDER: &str = "[lien personnel, transmis uniquement au destinataire]";
+
+/// Kinds whose text carries a personal link (a password can be set with it).
+pub const ACCOUNT_KINDS: [&str; 2] = ["password_reset", "invitation"];
+
+impl Message {
+    /// A password reset or an invitation: visible only to the national admin, the recipient's own administrator
+    /// and the recipient; never retried by an agent (the user asks again).
+    pub fn is_account_message(&self) -> bool {
+        ACCOUNT_KINDS.contains(&self.kind.as_str())
+    }
+
+    /// The text handed to the channel: the stored one with the link put back.
+    pub fn body_for_recipient(&self) -> String {
+        match &self.secret {
+            Some(link) => self.body.replace(LINK_PLACEHOLDER, link),
+            None => self.body.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Message {
@@ -72,7 +97,7 @@ impl std::fmt::Debug for Message {
 const COLUMNS: &str =
     "id, channel, kind, organisation_id, recipient, subject, body, state, attempts, due_at, \
     sent_at, last_error, related_type, related_id, created_at, received_at, provider, provider_message_id, \
-    provider_status, canceled_at, updated_at";
+    provider_status, canceled_at, updated_at, secret";
 
 fn from_row(r: &AnyRow) -> Message {
     Message {
@@ -97,6 +122,7 @@ fn from_row(r: &AnyRow) -> Message {
         provider_status: r.get("provider_status"),
         canceled_at: r.get("canceled_at"),
         updated_at: r.get("updated_at"),
+        secret: r.get("secret"),
     }
 }
 
@@ -105,12 +131,25 @@ pub async fn enqueue<'c, E>(exec: E, m: &NewMessage) -> Result<String>
 where
     E: Executor<'c, Database = Any>,
 {
+    enqueue_with_secret(exec, m, None).await
+}
+
+/// Writes an account message whose `body` contains [`LINK_PLACEHOLDER`] where `link` goes: the link is stored
+/// apart and put in only when the message is sent, so no list or failure page can show it.
+pub async fn enqueue_with_secret<'c, E>(
+    exec: E,
+    m: &NewMessage,
+    link: Option<&str>,
+) -> Result<String>
+where
+    E: Executor<'c, Database = Any>,
+{
     let id = crate::new_id();
     let now = crate::now();
     sqlx::query(
         "INSERT INTO outbox (id, channel, kind, organisation_id, recipient, subject, body, state, attempts, \
-         due_at, related_type, related_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'programmed', 0, $8, $9, $10, $11, $11)",
+         due_at, related_type, related_id, created_at, updated_at, secret) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'programmed', 0, $8, $9, $10, $11, $11, $12)",
     )
     .bind(&id)
     .bind(&m.channel)
@@ -123,6 +162,7 @@ where
     .bind(m.related_type.as_deref())
     .bind(m.related_id.as_deref())
     .bind(now)
+    .bind(link)
     .execute(exec)
     .await?;
     Ok(id)
@@ -138,7 +178,7 @@ pub async fn claim_due(db: &Db, now: i64, limit: i64, lease_secs: i64) -> Result
         Backend::Sqlite => "",
     };
     sqlx::query(&format!(
-        "UPDATE outbox SET state = 'failed', claimed_until = NULL, updated_at = $1, \
+        "UPDATE outbox SET state = 'failed', claimed_until = NULL, updated_at = $1, secret = NULL, \
          last_error = 'interrompu pendant l''envoi à chaque tentative' \
          WHERE id IN (SELECT id FROM outbox WHERE state = 'sending' AND claimed_until < $1 AND attempts >= $2 {lock})"
     ))
@@ -264,7 +304,8 @@ async fn record_one(conn: &mut sqlx::AnyConnection, o: &Outcome, now: i64) -> Re
             sqlx::query(
                 "UPDATE outbox SET state = 'sent', sent_at = $2, provider = $3, provider_message_id = $4, \
                  subject = COALESCE($5, subject), body = COALESCE($6, body), claimed_until = NULL, \
-                 last_error = NULL, updated_at = $2 WHERE id = $1 AND state = 'sending'",
+                 last_error = NULL, updated_at = $2, secret = CASE WHEN $3 = 'demo' THEN secret ELSE NULL END \
+                 WHERE id = $1 AND state = 'sending'",
             )
             .bind(id)
             .bind(now)
@@ -292,7 +333,8 @@ async fn record_one(conn: &mut sqlx::AnyConnection, o: &Outcome, now: i64) -> Re
             };
             sqlx::query(
                 "UPDATE outbox SET state = $2, due_at = $3, last_error = $4, claimed_until = NULL, \
-                 updated_at = $5 WHERE id = $1 AND state = 'sending'",
+                 updated_at = $5, secret = CASE WHEN $2 = 'failed' THEN NULL ELSE secret END \
+                 WHERE id = $1 AND state = 'sending'",
             )
             .bind(id)
             .bind(state)
@@ -305,7 +347,7 @@ async fn record_one(conn: &mut sqlx::AnyConnection, o: &Outcome, now: i64) -> Re
         Outcome::Unsent { id, reason } | Outcome::Canceled { id, reason } => {
             sqlx::query(
                 "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL, updated_at = $4, \
-                 canceled_at = CASE WHEN $2 = 'canceled' THEN $4 ELSE canceled_at END \
+                 secret = NULL, canceled_at = CASE WHEN $2 = 'canceled' THEN $4 ELSE canceled_at END \
                  WHERE id = $1 AND state = 'sending'",
             )
             .bind(id)
@@ -482,7 +524,7 @@ async fn apply_status(
             true,
         ),
         DeliveryStatus::Failed => (
-            "UPDATE outbox SET state = 'failed', provider_status = $2, \
+            "UPDATE outbox SET state = 'failed', provider_status = $2, secret = NULL, \
              last_error = 'non distribué (accusé de réception du fournisseur)', updated_at = $3 \
              WHERE id = $1 AND state = 'sent'",
             false,
@@ -543,9 +585,57 @@ pub async fn list_for_related(
     .await
 }
 
-/// Failed messages of the organisations the scope sees, for the agents' retry page.
+/// Failed messages for the agents' retry page: messages about persons of the organisations whose records the
+/// scope reads, account messages (reset, invitation) only of the organisations it administers (the policy's
+/// `ReadAccountMessage`). Their links are never in `body`, and `secret` is cleared on failure.
 pub async fn list_failed(db: &Db, scope: &Scope, limit: i64) -> Result<Vec<Message>> {
-    list_where(db, scope, Some(("state = 'failed'", vec![])), limit).await
+    let all = list_where(db, scope, Some(("state = 'failed'", vec![])), limit).await?;
+    Ok(all.into_iter().filter(|m| may_follow(scope, m)).collect())
+}
+
+/// Whether an agent may see (and retry) this message on the failed-messages page.
+pub fn may_follow(scope: &Scope, m: &Message) -> bool {
+    let action = if m.is_account_message() {
+        crate::Action::ReadAccountMessage
+    } else {
+        crate::Action::FollowMessages
+    };
+    match &m.organisation_id {
+        Some(org) => scope.allows(action, org),
+        None => scope.is_national(),
+    }
+}
+
+/// The demo outbox of one agent: messages to their own address, and messages about persons of the organisations
+/// whose records they read (never another account's reset or invitation); the national admin sees all.
+pub async fn list_demo(
+    db: &Db,
+    scope: &Scope,
+    own_address: &str,
+    limit: i64,
+) -> Result<Vec<Message>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT {}",
+        limit.clamp(1, 2000)
+    );
+    let rows = sqlx::query(&sql).fetch_all(db.pool()).await?;
+    Ok(rows
+        .iter()
+        .map(from_row)
+        .filter(|m| {
+            if m.recipient.eq_ignore_ascii_case(own_address) || scope.is_national() {
+                return true;
+            }
+            !m.is_account_message()
+                && matches!(
+                    m.related_type.as_deref(),
+                    Some("appointment") | Some("ppsmj")
+                )
+                && m.organisation_id
+                    .as_deref()
+                    .is_some_and(|o| scope.allows(crate::Action::ReadRecords, o))
+        })
+        .collect())
 }
 
 async fn list_where(
@@ -582,6 +672,13 @@ async fn list_where(
 /// Puts a failed message back in the queue with a fresh set of attempts (agent's "retry" action).
 pub async fn retry(db: &Db, scope: &Scope, id: &str, now: i64) -> Result<()> {
     let m = get(db, scope, id).await?;
+    if !may_follow(scope, &m) {
+        return Err(StoreError::NotFound);
+    }
+    // Its link was dropped when it failed: the user asks for a new one.
+    if m.is_account_message() {
+        return Err(StoreError::Conflict("outbox_account_message".into()));
+    }
     if m.state != "failed" {
         return Err(StoreError::Conflict("outbox_not_failed".into()));
     }

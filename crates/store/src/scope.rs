@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use sqlx::Row;
 
+use crate::policy::{self, Action, Principal, Relation};
 use crate::roles::{OrgKind, Role};
 use crate::{Db, Result};
 
@@ -41,6 +42,8 @@ pub struct Scope {
     visible: Option<BTreeSet<String>>,
     /// Organisations whose users the actor manages; `None` = all; empty = none.
     managed: Option<BTreeSet<String>>,
+    /// The actor's organisation and its sub-units of the same service family (`None` for the system).
+    own: Option<BTreeSet<String>>,
 }
 
 impl Scope {
@@ -50,6 +53,7 @@ impl Scope {
             actor: Actor::system(label),
             visible: None,
             managed: None,
+            own: None,
         }
     }
 
@@ -75,9 +79,20 @@ impl Scope {
                 actor,
                 visible: None,
                 managed: None,
+                own: Some([organisation_id.to_string()].into()),
             });
         }
+        // Sub-units of the same service family only: a TJ's parquet is not the TJ's (it has its own
+        // administrators), an administration's services are the administration's.
         let own = with_descendants(db, [organisation_id.to_string()].into()).await?;
+        let own = match org_kind(db, organisation_id).await? {
+            Some(kind) => {
+                let mut same = only_kinds(db, own, family(kind)).await?;
+                same.insert(organisation_id.to_string());
+                same
+            }
+            None => [organisation_id.to_string()].into(),
+        };
         let mut visible = own.clone();
         if role.is_msj() {
             let parent: Option<String> =
@@ -105,7 +120,7 @@ impl Scope {
             visible = only_kinds(db, visible, &[OrgKind::Spip, OrgKind::Tj]).await?;
         }
         let managed = if role.manages_users() {
-            own
+            own.clone()
         } else {
             BTreeSet::new()
         };
@@ -113,6 +128,7 @@ impl Scope {
             actor,
             visible: Some(visible),
             managed: Some(managed),
+            own: Some(own),
         })
     }
 
@@ -123,7 +139,85 @@ impl Scope {
             actor,
             visible: Some([service_id.to_string()].into()),
             managed: Some(BTreeSet::new()),
+            own: Some([service_id.to_string()].into()),
         }
+    }
+
+    /// How an organisation relates to the actor (see [`crate::policy`]). The system is `Managed` everywhere.
+    pub fn relation(&self, organisation_id: &str) -> Relation {
+        if self.actor.organisation_id.as_deref() == Some(organisation_id) {
+            return Relation::Own;
+        }
+        if self
+            .own
+            .as_ref()
+            .is_some_and(|o| o.contains(organisation_id))
+        {
+            return Relation::OwnSubUnit;
+        }
+        if self
+            .managed
+            .as_ref()
+            .is_none_or(|m| m.contains(organisation_id))
+        {
+            return Relation::Managed;
+        }
+        if self.can_see(organisation_id) {
+            return Relation::Linked;
+        }
+        Relation::Other
+    }
+
+    /// Asks the permission model whether the actor may do `action` on an object of `organisation_id`. The system
+    /// (CLI, jobs) may do anything.
+    pub fn allows(&self, action: Action, organisation_id: &str) -> bool {
+        match self.actor.role {
+            None => true,
+            Some(role) => policy::allows(
+                Principal {
+                    role,
+                    relation: self.relation(organisation_id),
+                },
+                action,
+            ),
+        }
+    }
+
+    /// Same question about an object related to the actor in a way the caller computed (e.g. an account message
+    /// sent to the actor's own address: `Relation::ThePersonThemself`).
+    pub fn allows_as(&self, action: Action, relation: Relation) -> bool {
+        match self.actor.role {
+            None => true,
+            Some(role) => policy::allows(Principal { role, relation }, action),
+        }
+    }
+
+    /// The actor's organisation and its same-family sub-units; `None` for the system.
+    pub fn own_organisations(&self) -> Option<&BTreeSet<String>> {
+        self.own.as_ref()
+    }
+
+    /// SQL condition restricting `column` to the organisations the actor may do `action` on, among those it
+    /// manages or sees (the policy decides per organisation).
+    pub fn action_filter(
+        &self,
+        action: Action,
+        column: &str,
+        first: usize,
+    ) -> (String, Vec<String>) {
+        if self.actor.role.is_none() || self.is_national() {
+            return filter(&None, column, first);
+        }
+        let candidates: BTreeSet<String> = self
+            .visible
+            .iter()
+            .chain(self.managed.iter())
+            .chain(self.own.iter())
+            .flatten()
+            .filter(|o| self.allows(action, o))
+            .cloned()
+            .collect();
+        filter(&Some(candidates), column, first)
     }
 
     pub fn is_national(&self) -> bool {
@@ -209,6 +303,17 @@ async fn only_kinds(db: &Db, ids: BTreeSet<String>, kinds: &[OrgKind]) -> Result
         })
         .map(|r| r.get::<String, _>(0))
         .collect())
+}
+
+/// Organisation kinds of one service family: sub-units of another family are not administered from above.
+fn family(kind: OrgKind) -> &'static [OrgKind] {
+    match kind {
+        OrgKind::National => &OrgKind::ALL,
+        OrgKind::Spip => &[OrgKind::Spip],
+        OrgKind::Tj => &[OrgKind::Tj],
+        OrgKind::Parquet => &[OrgKind::Parquet],
+        OrgKind::Administration | OrgKind::Service => &[OrgKind::Administration, OrgKind::Service],
+    }
 }
 
 /// Kind of an organisation, for rules that depend on it.

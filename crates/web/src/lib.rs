@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod password;
 pub mod pdf;
 pub mod render;
+pub mod routes;
 pub mod security;
 pub mod session;
 pub(crate) mod statistics;
@@ -23,6 +24,7 @@ use axum::Router;
 use store::Db;
 
 pub use config::{Config, Mode};
+pub use routes::{route_table, RouteSpec};
 
 /// Shared by every request.
 #[derive(Clone)]

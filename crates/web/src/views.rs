@@ -357,6 +357,9 @@ pub struct OutboxRow {
     pub subject: String,
     pub body: String,
     pub state: String,
+    /// Why the message cannot be retried from the page (an account message: the user asks for a new link);
+    /// empty when it can.
+    pub no_retry: &'static str,
 }
 
 #[derive(Template)]

@@ -663,7 +663,7 @@ async fn onboarding_is_for_the_national_admin_and_invites_the_first_manager() {
         assert_eq!(mails.len(), 1);
         assert_eq!(mails[0].kind, "invitation");
         assert!(mails[0]
-            .body
+            .body_for_recipient()
             .contains("http://passerelle.test/mot-de-passe/nouveau?jeton="));
         assert!(mails[0].body.contains("Responsable (administration)"));
         assert!(mails[0].body.contains("Mairie de Courbevoie"));

@@ -298,6 +298,7 @@ async fn a_saved_override_is_used_by_the_send_time_renderer_then_reverted() {
             provider_status: None,
             canceled_at: None,
             updated_at: now,
+            secret: None,
         };
         let renderer = web::render::AppointmentRenderer {
             public_url: "http://passerelle.test".into(),

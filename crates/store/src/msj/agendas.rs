@@ -419,6 +419,22 @@ pub(crate) async fn slot_tx(tx: &mut Tx<'_>, scope: &Scope, id: &str) -> Result<
     slot_from_row(&row)
 }
 
+/// Refuses a slot change by someone who sees the agenda but may not change it: only the agenda's own
+/// organisation (and its sub-units' administrators), with a role that manages slots (`Action::ManageSlots`).
+async fn require_slot_manager(tx: &mut Tx<'_>, scope: &Scope, slot: &Slot) -> MsjResult<()> {
+    let org: String = sqlx::query("SELECT organisation_id FROM agendas WHERE id = $1")
+        .bind(&slot.agenda_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+    if !scope.allows(crate::Action::ManageSlots, &org) {
+        return Err(MsjError::Forbidden(
+            "Seul le service de cet agenda peut modifier ses créneaux.".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A slot of an agenda the scope sees.
 pub async fn get_slot(db: &Db, scope: &Scope, id: &str) -> Result<Slot> {
     let mut tx = db.begin().await?;
@@ -435,7 +451,8 @@ pub async fn set_slot_closed(
     closed: bool,
 ) -> MsjResult<Slot> {
     let mut tx = db.begin().await?;
-    slot_tx(&mut tx, scope, slot_id).await?;
+    let slot = slot_tx(&mut tx, scope, slot_id).await?;
+    require_slot_manager(&mut tx, scope, &slot).await?;
     sqlx::query("UPDATE slots SET closed = $2 WHERE id = $1")
         .bind(slot_id)
         .bind(i64::from(closed))
@@ -463,7 +480,8 @@ pub async fn set_slot_capacity(
     capacity: i64,
 ) -> MsjResult<Slot> {
     let mut tx = db.begin().await?;
-    slot_tx(&mut tx, scope, slot_id).await?;
+    let slot = slot_tx(&mut tx, scope, slot_id).await?;
+    require_slot_manager(&mut tx, scope, &slot).await?;
     if !(1..=100).contains(&capacity) {
         let mut e = FieldErrors::default();
         e.push("capacity", "La capacité doit être comprise entre 1 et 100.");

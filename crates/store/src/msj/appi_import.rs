@@ -360,6 +360,7 @@ async fn import_rows(
     let today = ppsmj::org_today(&mut tx, organisation_id, now).await?;
     let mut report = ImportReport::default();
     let mut errors = Vec::new();
+    let mut hidden: Vec<String> = Vec::new();
     for row in rows {
         let v = match ppsmj::validate_with(&row.input, today, ppsmj::PhoneChoice::Unknown) {
             Ok(v) if row.problems.is_empty() => v,
@@ -394,6 +395,18 @@ async fn import_rows(
         .bind(appi_number.as_str())
         .fetch_optional(&mut *tx)
         .await?;
+        // A record outside the agent's scope: say nothing about it (neither "already present" nor "different",
+        // which would confirm a name and a birth date), and leave a trace for the national admin.
+        if let Some(e) = &existing {
+            if !ppsmj::sees_record(&mut tx, scope, &e.get::<String, _>("id")).await? {
+                hidden.push("appi_number".to_string());
+                errors.push(RowError {
+                    line: row.line,
+                    message: format!("Numéro APPI {} : {}", appi_number, ppsmj::HIDDEN_CONFLICT),
+                });
+                continue;
+            }
+        }
         if let Some(e) = existing {
             let same = e.get::<String, _>("last_name_key") == crate::search_key(&v.last_name)
                 && e.get::<String, _>("first_name_key") == crate::search_key(&v.first_name)
@@ -414,6 +427,7 @@ async fn import_rows(
         // Checked before inserting: on PostgreSQL a failed statement would abort the whole transaction, and the
         // agent wants every refused line at once, not the first.
         if let Err(e) = ppsmj::check_uniques(&mut tx, scope, &v, None).await {
+            hidden.extend(ppsmj::hidden_fields(&e));
             match e {
                 MsjError::Invalid(fields) => errors.push(RowError {
                     line: row.line,
@@ -438,6 +452,7 @@ async fn import_rows(
     }
     if !errors.is_empty() {
         tx.rollback().await?;
+        ppsmj::audit_hidden_conflicts(db, scope, &hidden).await?;
         return Err(ImportError::Rows(errors));
     }
     audit::record(

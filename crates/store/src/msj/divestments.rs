@@ -104,7 +104,8 @@ pub async fn request(
 ) -> MsjResult<Divestment> {
     let mut tx = db.begin().await?;
     let p = ppsmj::fetch_tx(&mut tx, scope, ppsmj_id).await?;
-    if !scope.can_see(&p.organisation_id) {
+    // Seeing the record (a linked TJ does) is not owning it: only the owner, with a role that manages files.
+    if !scope.allows(crate::Action::ManageFile, &p.organisation_id) {
         return Err(MsjError::Forbidden(
             "Seul le service en charge du dossier peut demander un dessaisissement.".into(),
         ));
@@ -239,7 +240,10 @@ pub async fn answer(
         .bind(&d.to_organisation_id)
         .fetch_optional(&mut *tx)
         .await?;
-        if receiver.is_none() {
+        // The receiving service (or one of its antennas), with a role that manages files (not the prosecutor's
+        // read-only role).
+        let may = scope.actor.role.is_some_and(crate::policy::manages_files);
+        if receiver.is_none() || !may {
             return Err(MsjError::Forbidden(
                 "Seul le service destinataire peut répondre à cette demande.".into(),
             ));

@@ -192,7 +192,7 @@ pub(crate) fn require_manage(scope: &Scope, organisation_id: &str) -> MsjResult<
     if !scope.can_see(organisation_id) {
         return Err(StoreError::NotFound.into());
     }
-    if !scope.can_manage(organisation_id) {
+    if !scope.allows(crate::Action::ConfigureAgenda, organisation_id) {
         return Err(MsjError::Forbidden(
             "Seul un administrateur local de ce service peut modifier sa configuration.".into(),
         ));

@@ -401,6 +401,54 @@ fn from_row(r: &AnyRow) -> Result<Ppsmj> {
     })
 }
 
+/// What an agent is told when a number is taken by a record outside its scope: nothing about why (the number
+/// belongs to someone followed elsewhere), and the national admin finds the attempt in the audit trail.
+pub const HIDDEN_CONFLICT: &str =
+    "Ce numéro ne peut pas être utilisé ; contactez votre administrateur.";
+
+/// Whether the scope reads record `id` (uniqueness answers must not reveal anything outside it).
+pub(crate) async fn sees_record(tx: &mut Tx<'_>, scope: &Scope, id: &str) -> Result<bool> {
+    match fetch_tx(tx, scope, id).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records, after the refused change was rolled back, that an agent hit a number used outside its scope: one
+/// `ppsmj.hidden_conflict` event naming the fields (never the number), for the national admin.
+pub(crate) async fn audit_hidden_conflicts(
+    db: &Db,
+    scope: &Scope,
+    fields: &[String],
+) -> Result<()> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    audit::record(
+        db.pool(),
+        &scope.actor,
+        "ppsmj.hidden_conflict",
+        "ppsmj",
+        None,
+        Some(serde_json::json!({ "fields": fields })),
+    )
+    .await
+}
+
+/// Fields of a refusal that carry [`HIDDEN_CONFLICT`].
+pub(crate) fn hidden_fields(e: &MsjError) -> Vec<String> {
+    match e {
+        MsjError::Invalid(f) => {
+            f.0.iter()
+                .filter(|e| e.message == HIDDEN_CONFLICT)
+                .map(|e| e.field.to_string())
+                .collect()
+        }
+        _ => vec![],
+    }
+}
+
 /// The rules that need the database, checked in the writing transaction: APPI number unique, phone unique among
 /// active records unless shared, referent visible. `except` is the record being edited.
 pub(crate) async fn check_uniques(
@@ -417,11 +465,13 @@ pub(crate) async fn check_uniques(
             .bind(except)
             .fetch_optional(&mut **tx)
             .await?;
-        if taken.is_some() {
-            errors.push(
-                "appi_number",
-                "Ce numéro APPI est déjà celui d'un autre dossier.",
-            );
+        if let Some(row) = taken {
+            let msg = if sees_record(tx, scope, &row.get::<String, _>(0)).await? {
+                "Ce numéro APPI est déjà celui d'un autre dossier."
+            } else {
+                HIDDEN_CONFLICT
+            };
+            errors.push("appi_number", msg);
         }
     }
     if let Some(phone) = &v.phone {
@@ -435,11 +485,13 @@ pub(crate) async fn check_uniques(
         .bind(i64::from(!v.phone_shared))
         .fetch_optional(&mut **tx)
         .await?;
-        if taken.is_some() {
-            errors.push(
-                "phone",
-                "Ce numéro est déjà celui d'un autre dossier actif. S'il est partagé (famille, foyer), cochez « Numéro partagé » sur les deux dossiers.",
-            );
+        if let Some(row) = taken {
+            let msg = if sees_record(tx, scope, &row.get::<String, _>(0)).await? {
+                "Ce numéro est déjà celui d'un autre dossier actif. S'il est partagé (famille, foyer), cochez « Numéro partagé » sur les deux dossiers."
+            } else {
+                HIDDEN_CONFLICT
+            };
+            errors.push("phone", msg);
         }
     }
     if let Some(referent) = &v.referent_user_id {
@@ -599,7 +651,11 @@ pub async fn create(
     let mut tx = db.begin().await?;
     let today = org_today(&mut tx, organisation_id, now).await?;
     let v = validate(input, today).map_err(MsjError::Invalid)?;
-    check_uniques(&mut tx, scope, &v, None).await?;
+    if let Err(e) = check_uniques(&mut tx, scope, &v, None).await {
+        tx.rollback().await?;
+        audit_hidden_conflicts(db, scope, &hidden_fields(&e)).await?;
+        return Err(e);
+    }
     let id = insert_tx(&mut tx, scope, organisation_id, &v, "form", now).await?;
     let p = fetch_tx(&mut tx, scope, &id).await?;
     tx.commit().await?;
@@ -618,7 +674,11 @@ pub async fn update(
     let before = fetch_tx(&mut tx, scope, id).await?;
     let today = org_today(&mut tx, &before.organisation_id, now).await?;
     let v = validate(input, today).map_err(MsjError::Invalid)?;
-    check_uniques(&mut tx, scope, &v, Some(id)).await?;
+    if let Err(e) = check_uniques(&mut tx, scope, &v, Some(id)).await {
+        tx.rollback().await?;
+        audit_hidden_conflicts(db, scope, &hidden_fields(&e)).await?;
+        return Err(e);
+    }
     let q = sqlx::query(
         "UPDATE ppsmj SET first_name = $2, last_name = $3, first_name_key = $4, last_name_key = $5, \
          birth_date = $6, phone = $7, phone_key = $8, phone_mobile = $9, no_phone = $10, refused_phone = $11, \

@@ -195,14 +195,16 @@ pub(crate) async fn send_invitation(
     );
     let body = format!(
         "Bonjour {},\n\n{} vous a créé un compte Passerelle ({}, {}).\n\n\
-         Pour l'activer et choisir votre mot de passe, ouvrez ce lien (valable 7 jours) :\n{link}\n\n\
+         Pour l'activer et choisir votre mot de passe, ouvrez ce lien (valable 7 jours) :\n{}\n\n\
          — Passerelle, ministère de la Justice",
         user.first_name,
         inviter_name,
         user.role.label(),
-        user.organisation_name
+        user.organisation_name,
+        outbox::LINK_PLACEHOLDER
     );
-    outbox::enqueue(
+    // The link is kept out of the stored text (failure pages, lists): only the recipient gets it.
+    outbox::enqueue_with_secret(
         st.db.pool(),
         &NewMessage {
             channel: "email".into(),
@@ -215,6 +217,7 @@ pub(crate) async fn send_invitation(
             related_type: Some("user".into()),
             related_id: Some(user.id.clone()),
         },
+        Some(&link),
     )
     .await?;
     Ok(user)

@@ -467,13 +467,15 @@ pub async fn forgot_submit(
             );
             let body = format!(
                 "Bonjour {},\n\nUne demande de réinitialisation du mot de passe de votre compte Passerelle a été faite.\n\n\
-                 Pour choisir un nouveau mot de passe, ouvrez ce lien (valable une heure, utilisable une seule fois) :\n{link}\n\n\
+                 Pour choisir un nouveau mot de passe, ouvrez ce lien (valable une heure, utilisable une seule fois) :\n{}\n\n\
                  Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe actuel reste valable.\n\n\
                  — Passerelle, ministère de la Justice",
-                user.first_name
+                user.first_name,
+                outbox::LINK_PLACEHOLDER
             );
             let mut tx = st.db.begin().await?;
-            outbox::enqueue(
+            // The link is kept out of the stored text (failure pages, lists): only the recipient gets it.
+            outbox::enqueue_with_secret(
                 &mut *tx,
                 &NewMessage {
                     channel: "email".into(),
@@ -486,6 +488,7 @@ pub async fn forgot_submit(
                     related_type: Some("user".into()),
                     related_id: Some(user.id.clone()),
                 },
+                Some(&link),
             )
             .await?;
             audit::record(

@@ -2,11 +2,12 @@
 //! messages that failed for good (with a retry action).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 
 use super::page;
 use crate::error::{AppError, AppResult};
@@ -121,7 +122,11 @@ fn can_follow_messages(auth: &Auth) -> bool {
     r.is_msj() || r.is_national_admin()
 }
 
-pub async fn failed(auth: Auth, State(st): State<AppState>) -> AppResult<Response> {
+pub async fn failed(
+    auth: Auth,
+    State(st): State<AppState>,
+    Query(q): Query<FailedQuery>,
+) -> AppResult<Response> {
     auth.require(can_follow_messages(&auth))?;
     let msgs = store::outbox::list_failed(&st.db, auth.scope(), 200).await?;
     let rows = msgs
@@ -129,16 +134,51 @@ pub async fn failed(auth: Auth, State(st): State<AppState>) -> AppResult<Respons
         .map(|m| OutboxRow {
             at: datetime_fr(m.created_at),
             channel: if m.channel == "sms" { "SMS" } else { "E-mail" },
+            no_retry: no_retry_note(&m),
             recipient: m.recipient,
             subject: m.id,
+            // The stored text: an account message's link is never in it.
             body: m.body,
             state: m.last_error.unwrap_or_default(),
         })
         .collect();
-    page(FailedMessagesPage {
-        ctx: PageCtx::new(&auth.1, "Messages en échec"),
-        rows,
-    })
+    let mut ctx = PageCtx::new(&auth.1, "Messages en échec");
+    if let Some((kind, text)) = q.notice() {
+        ctx = ctx.with_notice(kind, text);
+    }
+    page(FailedMessagesPage { ctx, rows })
+}
+
+/// Why an agent cannot put this message back in the queue.
+fn no_retry_note(m: &store::outbox::Message) -> &'static str {
+    match m.kind.as_str() {
+        "password_reset" => "Lien non envoyé : la personne doit refaire une demande depuis « Mot de passe oublié ».",
+        "invitation" => "Lien non envoyé : la personne peut demander un nouveau lien depuis « Mot de passe oublié ».",
+        _ => "",
+    }
+}
+
+/// Notices of the page, from a fixed list of codes (never text carried by the link).
+#[derive(Deserialize, Default)]
+pub struct FailedQuery {
+    #[serde(default)]
+    ok: Option<String>,
+    #[serde(default)]
+    erreur: Option<String>,
+}
+
+impl FailedQuery {
+    fn notice(&self) -> Option<(&'static str, &'static str)> {
+        match (self.ok.as_deref(), self.erreur.as_deref()) {
+            (_, Some("compte")) => Some((
+                "error",
+                "Ce message contenait un lien personnel : il ne peut pas être relancé. La personne doit refaire une demande.",
+            )),
+            (_, Some("etat")) => Some(("error", "Ce message n'est plus en échec.")),
+            (Some("relance"), _) => Some(("success", "Le message a été remis dans la file d'envoi.")),
+            _ => None,
+        }
+    }
 }
 
 pub async fn retry(
@@ -147,6 +187,13 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     auth.require(can_follow_messages(&auth))?;
-    store::outbox::retry(&st.db, auth.scope(), &id, store::now()).await?;
-    Ok(Redirect::to("/messages/echecs").into_response())
+    let to = match store::outbox::retry(&st.db, auth.scope(), &id, store::now()).await {
+        Ok(()) => "/messages/echecs?ok=relance",
+        Err(store::StoreError::Conflict(c)) if c == "outbox_account_message" => {
+            "/messages/echecs?erreur=compte"
+        }
+        Err(store::StoreError::Conflict(_)) => "/messages/echecs?erreur=etat",
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Redirect::to(to).into_response())
 }

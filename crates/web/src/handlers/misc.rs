@@ -7,7 +7,7 @@ use axum::Json;
 
 use super::page;
 use crate::error::{AppError, AppResult};
-use crate::session::Ctx;
+use crate::session::{Auth, Ctx};
 use crate::views::{datetime_fr, DemoOutboxPage, OutboxRow, PageCtx, TextPage};
 use crate::AppState;
 
@@ -220,26 +220,49 @@ pub fn openapi_document() -> serde_json::Value {
     })
 }
 
-/// In demo mode only: what would have been sent (no login needed, so a reset link can be read).
-pub async fn demo_outbox(ctx: Ctx, State(st): State<AppState>) -> AppResult<Response> {
+/// In demo mode only: what would have been sent, for a signed-in agent: the messages to their own address (with
+/// their links) and those about persons whose records they read; the national admin sees every message, but
+/// another account's link only as a placeholder. Absent under `serve`.
+pub async fn demo_outbox(
+    auth: Result<Auth, Response>,
+    State(st): State<AppState>,
+) -> AppResult<Response> {
     if !st.config.is_demo() {
         return Err(AppError::NotFound);
     }
-    let msgs =
-        store::outbox::list_recent(&st.db, &store::Scope::system("demo outbox"), 200).await?;
+    let auth = match auth {
+        Ok(a) => a,
+        Err(to_login) => return Ok(to_login),
+    };
+    let own = auth.user().email.clone();
+    let msgs = store::outbox::list_demo(&st.db, auth.scope(), &own, 200).await?;
     let rows = msgs
         .into_iter()
-        .map(|m| OutboxRow {
-            at: datetime_fr(m.created_at),
-            channel: if m.channel == "sms" { "SMS" } else { "E-mail" },
-            recipient: m.recipient,
-            subject: m.subject.unwrap_or_default(),
-            body: m.body,
-            state: m.state,
+        .map(|m| {
+            let mine = m.recipient.eq_ignore_ascii_case(&own);
+            let relation = if mine {
+                store::Relation::ThePersonThemself
+            } else {
+                store::Relation::Managed
+            };
+            let body = if auth.scope().allows_as(store::Action::ReadSecret, relation) {
+                m.body_for_recipient()
+            } else {
+                m.body.clone()
+            };
+            OutboxRow {
+                at: datetime_fr(m.created_at),
+                channel: if m.channel == "sms" { "SMS" } else { "E-mail" },
+                recipient: m.recipient,
+                subject: m.subject.unwrap_or_default(),
+                body,
+                state: m.state,
+                no_retry: "",
+            }
         })
         .collect();
     page(DemoOutboxPage {
-        ctx: PageCtx::new(&ctx, "Messages envoyés"),
+        ctx: PageCtx::new(&auth.1, "Messages envoyés"),
         rows,
     })
 }

@@ -299,12 +299,30 @@ pub async fn list(
         ..Default::default()
     };
     match referrals::list(&st.db, &p.scope, &filter).await {
-        Ok(list) => axum::Json(json!({
+        Ok(list) => {
+            // Persons named in referrals are personal data: one audit row per call, naming the query.
+            if let Err(e) = store::audit::record(
+                st.db.pool(),
+                &p.scope.actor,
+                "referral.api_list",
+                "referral",
+                None,
+                Some(json!({
+                    "status": status.map(|s| s.as_str()), "limit": limit, "offset": offset,
+                    "shown": list.len(),
+                })),
+            )
+            .await
+            {
+                return error_response(e.into());
+            }
+            axum::Json(json!({
             "items": list.iter().map(referral_json).collect::<Vec<_>>(),
             "limit": limit,
             "offset": offset,
-        }))
-        .into_response(),
+            }))
+            .into_response()
+        }
         Err(e) => error_response(e.into()),
     }
 }

@@ -109,6 +109,22 @@ pub async fn list(
     };
     let more = text.is_empty() && found.len() as i64 > PAGE_SIZE;
     let rows: Vec<Row> = found.iter().take(PAGE_SIZE as usize).map(row).collect();
+    // The list shows names, birth dates, APPI numbers and phones: one audit row per page view, naming the query.
+    store::audit::record(
+        st.db.pool(),
+        &scope.actor,
+        if text.is_empty() {
+            "ppsmj.list"
+        } else {
+            "ppsmj.search"
+        },
+        "ppsmj",
+        None,
+        Some(serde_json::json!({
+            "q": text, "mine": mine, "archived": archived, "page": page_no, "shown": rows.len(),
+        })),
+    )
+    .await?;
     let link = |p: i64| {
         format!(
             "/msj/personnes?page={p}{}{}",
@@ -527,6 +543,8 @@ pub struct ShowPage {
     pub book_types: Vec<Choice>,
     pub may_change: bool,
     pub measures: Vec<super::measures::MeasureRow>,
+    /// The file's own organisation, with a role that manages files (the policy's `ManageFile`).
+    pub may_divest: bool,
 }
 
 pub fn kind_label(kind: &str) -> &'static str {
@@ -835,6 +853,9 @@ pub(crate) async fn show_page(
             .collect(),
         may_change,
         measures,
+        may_divest: auth
+            .scope()
+            .allows(store::Action::ManageFile, &p.organisation_id),
     })
 }
 

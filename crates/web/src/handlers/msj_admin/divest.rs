@@ -124,6 +124,11 @@ async fn form_page(
     problem: Problem,
 ) -> AppResult<DivestFormPage> {
     let p = ppsmj::get(&st.db, auth.scope(), id).await?;
+    // Only the organisation that owns the file, with a role that manages files, may ask for a divestment.
+    auth.require(
+        auth.scope()
+            .allows(store::Action::ManageFile, &p.organisation_id),
+    )?;
     // Any active SPIP or TJ of France may receive the request (reference data, not tenant data).
     let all = orgs::list(&st.db, &Scope::system("liste des services")).await?;
     let following = ppsmj::following_organisations(&st.db, auth.scope(), id).await?;
@@ -208,8 +213,41 @@ pub struct DivestmentsPage {
 pub struct ListQuery {
     #[serde(default)]
     pub ok: Option<String>,
-    #[serde(default)]
-    pub erreur: Option<String>,
+}
+
+/// Success notices from a fixed list of codes; errors are rendered by the action that failed (never carried by
+/// the URL).
+fn notice_text(code: &str) -> Option<&'static str> {
+    match code {
+        "demande" => Some(
+            "La demande a été envoyée. Sans réponse sous 10 jours, elle sera acceptée automatiquement.",
+        ),
+        "accepte" => Some(
+            "Vous avez accepté la demande : le dossier est désormais suivi par votre service.",
+        ),
+        "refuse" => Some("Vous avez refusé la demande."),
+        _ => None,
+    }
+}
+
+async fn list_page(
+    st: &AppState,
+    auth: &Auth,
+    notice: Option<(&'static str, String)>,
+) -> AppResult<DivestmentsPage> {
+    let all = divestments::list(&st.db, auth.scope(), None).await?;
+    let rows = trail(st, auth, all, true).await?;
+    let (incoming, outgoing): (Vec<TrailRow>, Vec<TrailRow>) =
+        rows.into_iter().partition(|r| r.incoming);
+    let mut ctx = PageCtx::new(&auth.1, "Dessaisissements");
+    if let Some((kind, text)) = notice {
+        ctx = ctx.with_notice(kind, text);
+    }
+    Ok(DivestmentsPage {
+        ctx,
+        incoming,
+        outgoing,
+    })
 }
 
 pub async fn list(
@@ -218,30 +256,11 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     auth.require(is_msj_user(auth.user().role))?;
-    let all = divestments::list(&st.db, auth.scope(), None).await?;
-    let rows = trail(&st, &auth, all, true).await?;
-    let (incoming, outgoing): (Vec<TrailRow>, Vec<TrailRow>) =
-        rows.into_iter().partition(|r| r.incoming);
-    let mut ctx = PageCtx::new(&auth.1, "Dessaisissements");
-    match (q.ok.as_deref(), q.erreur) {
-        (_, Some(e)) => ctx = ctx.with_notice("error", e.chars().take(300).collect::<String>()),
-        (Some("demande"), _) => {
-            ctx = ctx.with_notice(
-                "success",
-                "La demande a été envoyée. Sans réponse sous 10 jours, elle sera acceptée automatiquement.",
-            )
-        }
-        (Some("accepte"), _) => {
-            ctx = ctx.with_notice("success", "Vous avez accepté la demande : le dossier est désormais suivi par votre service.")
-        }
-        (Some("refuse"), _) => ctx = ctx.with_notice("success", "Vous avez refusé la demande."),
-        _ => {}
-    }
-    page(DivestmentsPage {
-        ctx,
-        incoming,
-        outgoing,
-    })
+    let notice =
+        q.ok.as_deref()
+            .and_then(notice_text)
+            .map(|t| ("success", t.to_string()));
+    page(list_page(&st, &auth, notice).await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -279,11 +298,9 @@ pub async fn answer(
         Err(e) => {
             let pb = problem(e)?;
             let msg = pb.message.unwrap_or_else(|| pb.fields.to_string());
-            Ok(Redirect::to(&format!(
-                "/msj/dessaisissements?erreur={}",
-                crate::session::urlencode(&msg)
-            ))
-            .into_response())
+            let mut res = page(list_page(&st, &auth, Some(("error", msg))).await?)?;
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
         }
     }
 }

@@ -264,7 +264,7 @@ async fn place_page(
         id: p.id.clone(),
         name: p.name.clone(),
         organisation: org.name,
-        admin: is_config_admin(auth.user().role) && scope.can_manage(&p.organisation_id),
+        admin: scope.allows(store::Action::ConfigureAgenda, &p.organisation_id),
         form,
         problem,
         types,
@@ -301,7 +301,8 @@ pub async fn show(
     } else {
         flags
             .ok
-            .map(|m| (notice_kind(&m), notice_text(&m).to_string()))
+            .as_deref()
+            .and_then(|m| notice_text(m).map(|t| (notice_kind(m), t.to_string())))
     };
     page(
         place_page(
@@ -324,8 +325,10 @@ fn notice_kind(code: &str) -> &'static str {
     }
 }
 
-fn notice_text(code: &str) -> &'static str {
-    match code {
+/// Success notices come from this fixed list of codes; an unknown code shows nothing (a link cannot make the page
+/// say anything).
+fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
         "lieu" => "Le lieu a été enregistré.",
         "types" => "Les types de rendez-vous proposés ont été enregistrés.",
         "agenda" => "L'agenda a été créé.",
@@ -336,8 +339,29 @@ fn notice_text(code: &str) -> &'static str {
         "fermeture" => "Le créneau a été fermé.",
         "reouverture" => "Le créneau a été rouvert.",
         "capacite" => "La capacité du créneau a été modifiée.",
-        _ => "Modification enregistrée.",
-    }
+        _ => return None,
+    })
+}
+
+/// The place if the actor may configure it (the policy's `ConfigureAgenda`): 404 when it does not even see it,
+/// 403 when it only sees it (a linked organisation's), before any input is read.
+async fn configurable_place(st: &AppState, auth: &Auth, id: &str) -> AppResult<()> {
+    auth.require(is_config_admin(auth.user().role))?;
+    let p = places::get(&st.db, auth.scope(), id).await?;
+    auth.require(
+        auth.scope()
+            .allows(store::Action::ConfigureAgenda, &p.organisation_id),
+    )
+}
+
+/// Same for an agenda.
+async fn configurable_agenda(st: &AppState, auth: &Auth, id: &str) -> AppResult<()> {
+    auth.require(is_config_admin(auth.user().role))?;
+    let a = agendas::get(&st.db, auth.scope(), id).await?;
+    auth.require(
+        auth.scope()
+            .allows(store::Action::ConfigureAgenda, &a.organisation_id),
+    )
 }
 
 pub async fn update(
@@ -346,7 +370,7 @@ pub async fn update(
     Path(id): Path<String>,
     Form(form): Form<PlaceForm>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_place(&st, &auth, &id).await?;
     match places::update(&st.db, auth.scope(), &id, &form.input(false), store::now()).await {
         Ok(_) => Ok(Redirect::to(&format!("/msj/lieux/{id}?ok=lieu")).into_response()),
         Err(e) => {
@@ -365,7 +389,7 @@ pub async fn set_types(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_place(&st, &auth, &id).await?;
     // Repeated checkboxes: read the pairs by hand (serde_urlencoded has no Vec support).
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let ids: Vec<&str> = pairs
@@ -406,7 +430,7 @@ pub async fn create_agenda(
     Path(id): Path<String>,
     Form(form): Form<AgendaForm>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_place(&st, &auth, &id).await?;
     match agendas::create(&st.db, auth.scope(), &id, &form.name, store::now()).await {
         Ok(a) => Ok(Redirect::to(&format!("/msj/agendas/{}?ok=agenda", a.id)).into_response()),
         Err(e) => {
@@ -470,6 +494,8 @@ pub struct AgendaPage {
     pub place_id: String,
     pub place_name: String,
     pub admin: bool,
+    /// May close, reopen and resize slots (the policy's `ManageSlots`).
+    pub slots_admin: bool,
     pub slot_types: Vec<SlotTypeRow>,
     pub type_choices: Vec<Choice>,
     pub weekdays: Vec<Choice>,
@@ -487,8 +513,6 @@ pub struct WeekQuery {
     pub semaine: Option<String>,
     #[serde(default)]
     pub ok: Option<String>,
-    #[serde(default)]
-    pub erreur: Option<String>,
 }
 
 const WEEKDAYS: [&str; 7] = [
@@ -572,7 +596,8 @@ async fn agenda_page(
         name: a.name.clone(),
         place_id: place.id.clone(),
         place_name: place.name.clone(),
-        admin: super::is_config_admin(auth.user().role) && scope.can_manage(&a.organisation_id),
+        admin: scope.allows(store::Action::ConfigureAgenda, &a.organisation_id),
+        slots_admin: scope.allows(store::Action::ManageSlots, &a.organisation_id),
         slot_types,
         type_choices: offered
             .iter()
@@ -622,11 +647,10 @@ pub async fn agenda(
         .semaine
         .as_deref()
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
-    let notice = match (&q.ok, &q.erreur) {
-        (_, Some(e)) => Some(("error", e.chars().take(300).collect::<String>())),
-        (Some(m), None) => Some((notice_kind(m), notice_text(m).to_string())),
-        _ => None,
-    };
+    // Errors are rendered by the action that failed; the query string only carries success codes.
+    let notice =
+        q.ok.as_deref()
+            .and_then(|m| notice_text(m).map(|t| (notice_kind(m), t.to_string())));
     let default_form = SlotTypeForm {
         duration_minutes: "30".into(),
         capacity: "1".into(),
@@ -652,7 +676,7 @@ pub async fn add_slot_type(
     Path(id): Path<String>,
     Form(form): Form<SlotTypeForm>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_agenda(&st, &auth, &id).await?;
     let input = SlotTypeInput {
         appointment_type_id: form.appointment_type_id.clone(),
         weekday: form.weekday.trim().parse().unwrap_or(0),
@@ -694,7 +718,7 @@ pub async fn remove_slot_type(
     State(st): State<AppState>,
     Path((id, tid)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_agenda(&st, &auth, &id).await?;
     // The slot type must belong to this agenda (and the agenda be visible).
     let types = agendas::list_slot_types(&st.db, auth.scope(), &id).await?;
     if !types.iter().any(|t| t.id == tid) {
@@ -704,7 +728,7 @@ pub async fn remove_slot_type(
         Ok(()) => Ok(Redirect::to(&format!("/msj/agendas/{id}?ok=suppression")).into_response()),
         Err(e) => {
             let pb = problem(e)?;
-            Ok(redirect_error(&id, &pb))
+            error_page(&st, &auth, &id, None, &pb).await
         }
     }
 }
@@ -714,18 +738,38 @@ pub async fn regenerate(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    auth.require(is_config_admin(auth.user().role))?;
+    configurable_agenda(&st, &auth, &id).await?;
     agendas::generate_slots_for_agenda(&st.db, auth.scope(), &id, store::now()).await?;
     Ok(Redirect::to(&format!("/msj/agendas/{id}?ok=generation")).into_response())
 }
 
-fn redirect_error(agenda_id: &str, pb: &Problem) -> Response {
+/// The agenda page with the error of a failed action, rendered at once (never carried by the URL).
+async fn error_page(
+    st: &AppState,
+    auth: &Auth,
+    agenda_id: &str,
+    week: Option<NaiveDate>,
+    pb: &Problem,
+) -> AppResult<Response> {
     let msg = pb.message.clone().unwrap_or_else(|| pb.fields.to_string());
-    Redirect::to(&format!(
-        "/msj/agendas/{agenda_id}?erreur={}",
-        crate::session::urlencode(&msg)
-    ))
-    .into_response()
+    let form = SlotTypeForm {
+        duration_minutes: "30".into(),
+        capacity: "1".into(),
+        ..SlotTypeForm::default()
+    };
+    let p = agenda_page(
+        st,
+        auth,
+        agenda_id,
+        week,
+        form,
+        Problem::default(),
+        Some(("error", msg)),
+    )
+    .await?;
+    let mut res = page(p)?;
+    *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
 }
 
 #[derive(Deserialize, Default)]
@@ -743,6 +787,12 @@ async fn slot_action(
 ) -> AppResult<Response> {
     auth.require(is_msj_user(auth.user().role))?;
     let slot = agendas::get_slot(&st.db, auth.scope(), slot_id).await?;
+    // Seeing the agenda (a linked TJ) is not managing it: the policy decides, and the store checks again.
+    let agenda = agendas::get(&st.db, auth.scope(), &slot.agenda_id).await?;
+    auth.require(
+        auth.scope()
+            .allows(store::Action::ManageSlots, &agenda.organisation_id),
+    )?;
     let result = match action {
         "fermeture" => agendas::set_slot_closed(&st.db, auth.scope(), slot_id, true).await,
         "reouverture" => agendas::set_slot_closed(&st.db, auth.scope(), slot_id, false).await,
@@ -760,13 +810,7 @@ async fn slot_action(
         .into_response()),
         Err(e) => {
             let pb = problem(e)?;
-            let msg = pb.message.clone().unwrap_or_else(|| pb.fields.to_string());
-            Ok(Redirect::to(&format!(
-                "/msj/agendas/{}?semaine={week}&erreur={}",
-                slot.agenda_id,
-                crate::session::urlencode(&msg)
-            ))
-            .into_response())
+            error_page(st, auth, &slot.agenda_id, Some(slot.local_date), &pb).await
         }
     }
 }

@@ -68,6 +68,18 @@ async fn list_page(
         offset: 0,
     };
     let list = referrals::list(&st.db, auth.scope(), &filter).await?;
+    // The list shows facts that name people: one audit row per page view, naming the query.
+    store::audit::record(
+        st.db.pool(),
+        &auth.scope().actor,
+        "referral.list",
+        "referral",
+        None,
+        Some(serde_json::json!({
+            "side": side, "status": q.statut, "urgent": q.urgent == "oui", "q": q.q, "shown": list.len(),
+        })),
+    )
+    .await?;
     let awaiting = list.iter().filter(|r| r.awaits_acknowledgement()).count();
     let rows = list
         .iter()
