@@ -30,6 +30,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_msj"),
     migration!(3, "0003_messaging"),
     migration!(4, "0004_info_parquet"),
+    migration!(7, "0007_person_space"),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

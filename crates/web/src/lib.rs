@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(handlers::messages::routes())
         .merge(handlers::files::routes())
         .merge(handlers::templates::routes())
+        .merge(handlers::space::routes())
         .fallback(misc::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

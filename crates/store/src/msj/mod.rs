@@ -19,6 +19,7 @@ pub mod divestments;
 pub mod places;
 pub mod ppsmj;
 pub mod retention;
+pub mod space;
 pub mod stats;
 
 use std::fmt;

@@ -8,6 +8,7 @@ pub mod misc;
 pub mod msj;
 pub mod msj_admin;
 pub mod parquet;
+pub mod space;
 pub mod templates;
 
 use axum::response::{Html, IntoResponse, Response};

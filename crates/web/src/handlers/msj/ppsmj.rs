@@ -526,6 +526,12 @@ pub struct ShowPage {
     pub history: Vec<HistRow>,
     pub book_types: Vec<Choice>,
     pub may_change: bool,
+    /// Confirmations and change requests the person made in their space.
+    pub requests: Vec<crate::handlers::space::AgentRequestRow>,
+    pub requests_caption: &'static str,
+    pub requests_show_person: bool,
+    pub requests_back: &'static str,
+    pub may_answer: bool,
 }
 
 pub fn kind_label(kind: &str) -> &'static str {
@@ -562,6 +568,7 @@ fn info_notice(code: &str) -> Option<(&'static str, String)> {
         "replanifie" => "Rendez-vous replanifié. La personne est prévenue du changement.",
         "annule" => "Rendez-vous annulé.",
         "resultat" => "Résultat du rendez-vous enregistré.",
+        "demande-refusee" => "Refus envoyé à la personne.",
         _ => return None,
     };
     Some(("success", text.to_string()))
@@ -604,6 +611,35 @@ fn history_text(
         .unwrap_or_else(|| "rendez-vous".into());
     match h.action.as_str() {
         "ppsmj.create" => "Dossier créé".into(),
+        "ppsmj.update" if details["by"] == "person" => {
+            let fields: Vec<&str> = details["changed"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| match f.as_str()? {
+                            "phone" => Some("numéro de portable"),
+                            "email" => Some("adresse e-mail"),
+                            "language" => Some("langue des messages"),
+                            "email_reminders" => Some("rappels par e-mail"),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "Modifié par la personne dans son espace : {}",
+                fields.join(", ")
+            )
+        }
+        "appointment.person_confirm" => format!("La personne confirme sa venue : {appt}"),
+        "appointment.person_change_request" => format!(
+            "La personne demande un changement : {appt} — motif : {}",
+            details["reason"].as_str().unwrap_or("")
+        ),
+        "appointment.change_refused" => format!(
+            "Demande de changement refusée : {appt} — réponse : {}",
+            details["answer"].as_str().unwrap_or("")
+        ),
         "ppsmj.update" => {
             let n = details["changed"].as_array().map(|a| a.len()).unwrap_or(0);
             format!("Dossier modifié ({n} champ(s))")
@@ -742,7 +778,11 @@ pub(crate) async fn show_page(
         .rev()
         .map(|h| HistRow {
             at: datetime_fr(h.at),
-            who: h.actor_label.clone(),
+            who: if h.actor_label.starts_with("personne:") {
+                "La personne (son espace)".into()
+            } else {
+                h.actor_label.clone()
+            },
             what: history_text(h, &appt_labels, &org_names),
         })
         .collect();
@@ -809,6 +849,11 @@ pub(crate) async fn show_page(
             })
             .collect(),
         may_change,
+        requests: crate::handlers::space::agent_rows_for_ppsmj(st, auth.scope(), &p.id).await?,
+        requests_caption: "Demandes faites par la personne dans son espace",
+        requests_show_person: false,
+        requests_back: "personne",
+        may_answer: may_change,
     })
 }
 
