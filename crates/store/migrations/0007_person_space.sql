@@ -55,3 +55,22 @@ CREATE INDEX appointment_requests_ppsmj ON appointment_requests(ppsmj_id);
 
 -- The person may turn e-mail reminders off (SMS reminders are the service's core and stay).
 ALTER TABLE ppsmj ADD COLUMN email_reminders BIGINT NOT NULL DEFAULT 1;
+
+-- Proofs ("justificatifs") the person sends about an appointment: pay slip, medical certificate… The bytes are in
+-- the encrypted object store (crates/files); the agent marks each one "vu".
+CREATE TABLE appointment_documents (
+    id TEXT PRIMARY KEY,
+    appointment_id TEXT NOT NULL REFERENCES appointments(id),
+    ppsmj_id TEXT NOT NULL REFERENCES ppsmj(id),
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    filename TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    storage_key TEXT NOT NULL,
+    scan_status TEXT NOT NULL,
+    seen_at BIGINT,
+    seen_by_label TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX appointment_documents_appointment ON appointment_documents(appointment_id);

@@ -81,24 +81,25 @@ async fn agent(db: &Db, email: &str, org_id: &str) -> Agent {
 }
 
 fn state(db: &Db) -> AppState {
-    AppState::with_local_files(
-        db.clone(),
-        Config {
-            mode: Mode::Demo,
-            database_url: String::new(),
-            bind: "127.0.0.1:0".parse().unwrap(),
-            data_dir: std::env::temp_dir(),
-            public_url: "http://localhost".into(),
-            smtp_url: None,
-            mail_from: "test@localhost".into(),
-            secure_cookies: false,
-            session_idle_secs: 3600,
-            totp_required_for_admins: false,
-            worker_poll_secs: 60,
-            sms: web::config::SmsConfig::Demo,
-            quiet_hours: None,
-        },
-    )
+    AppState::with_local_files(db.clone(), config())
+}
+
+fn config() -> Config {
+    Config {
+        mode: Mode::Demo,
+        database_url: String::new(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: std::env::temp_dir(),
+        public_url: "http://localhost".into(),
+        smtp_url: None,
+        mail_from: "test@localhost".into(),
+        secure_cookies: false,
+        session_idle_secs: 3600,
+        totp_required_for_admins: false,
+        worker_poll_secs: 60,
+        sms: web::config::SmsConfig::Demo,
+        quiet_hours: None,
+    }
 }
 
 struct World {
@@ -1097,4 +1098,214 @@ async fn pages_follow_the_chosen_language_and_arabic_is_right_to_left() {
         assert!(!space::email_reminders_on(&w.db, &w.a).await.unwrap());
     })
     .await;
+}
+
+fn multipart(filename: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----passerelleTestBoundary7MA4YWxk";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(
+    st: &AppState,
+    p: &PersonCookie,
+    appointment: &str,
+    filename: &str,
+    content: &[u8],
+) -> Res {
+    let (ct, body) = multipart(filename, content);
+    let req = Request::post(format!(
+        "/mon-espace/rendez-vous/{appointment}/justificatifs?csrf_token={}",
+        p.csrf
+    ))
+    .header(header::CONTENT_TYPE, ct)
+    .header(header::COOKIE, &p.cookie)
+    .body(Body::from(body))
+    .unwrap();
+    let res = web::router(st.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body =
+        String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).into_owned();
+    Res {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn proofs(db: &Db) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM appointment_documents")
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+async fn run_proofs(db: Db, clamd: Option<files::ClamdAddr>) {
+    let mut w = world(db).await;
+    let dir = std::env::temp_dir().join(format!(
+        "passerelle-proofs-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let fs = files::FileStore::local(
+        &dir,
+        files::Keyring::random(),
+        clamd.clone().map(files::Clamd::new),
+        1 << 30,
+    )
+    .unwrap();
+    w.st = AppState::new(w.db.clone(), config(), std::sync::Arc::new(fs));
+    let p = sign_in(&w, "06 12 34 56 78", A_PHONE).await;
+    let appt = &w.a_appts[0];
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[7u8; 4096]);
+    let r = upload(&w.st, &p, appt, "bulletin de salaire.png", &png).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        r.location(),
+        format!("/mon-espace/rendez-vous/{appt}?info=justificatif")
+    );
+    let page = send(&w.st, "GET", r.location(), &p.cookie, None).await;
+    assert!(page.body.contains("Document envoyé"));
+    assert!(page.body.contains("bulletin de salaire.png"));
+    assert!(page.body.contains("Pas encore vu"));
+    // Refused, nothing kept: another type, a PDF that is not one, more than 10 MB, the EICAR test file.
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(10 * 1024 * 1024 + 1, b'0');
+    let eicar = files::testing::EICAR;
+    for (name, content, status, message) in [
+        (
+            "programme.exe",
+            &b"MZ\x90\x00"[..],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pas accepté",
+        ),
+        (
+            "faux.pdf",
+            &b"bonjour"[..],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pas accepté",
+        ),
+        (
+            "gros.pdf",
+            &big[..],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "trop gros",
+        ),
+        (
+            "eicar.pdf",
+            eicar,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Ce fichier",
+        ),
+    ] {
+        let r = upload(&w.st, &p, appt, name, content).await;
+        assert_eq!(r.status, status, "{name}");
+        assert!(r.body.contains(message), "{name}");
+    }
+    assert_eq!(proofs(&w.db).await, 1);
+    assert_eq!(
+        std::fs::read_dir(dir.join("attachments"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        1
+    );
+    // Another person's appointment: 404, nothing read.
+    let r = upload(&w.st, &p, &w.b_appt, "bulletin.png", &png).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // The CPIP sees it on the appointment, downloads it (decrypted) and marks it seen; the person sees "vu".
+    let agent_cookie = format!("passerelle_session={}", w.cpip.token);
+    let page = send(
+        &w.st,
+        "GET",
+        &format!("/msj/rendez-vous/{appt}"),
+        &agent_cookie,
+        None,
+    )
+    .await;
+    assert!(page.body.contains("Justificatifs envoyés par la personne"));
+    let doc: String = sqlx::query_scalar::<_, String>("SELECT id FROM appointment_documents")
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+    let dl = web::router(w.st.clone())
+        .oneshot(
+            Request::get(format!("/msj/justificatifs/{doc}"))
+                .header(header::COOKIE, &agent_cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dl.status(), StatusCode::OK);
+    assert_eq!(
+        dl.into_body().collect().await.unwrap().to_bytes().to_vec(),
+        png
+    );
+    let other = format!("passerelle_session={}", w.other_spip_cpip.token);
+    assert_eq!(
+        send(
+            &w.st,
+            "GET",
+            &format!("/msj/justificatifs/{doc}"),
+            &other,
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = send(
+        &w.st,
+        "POST",
+        &format!("/msj/justificatifs/{doc}/vu"),
+        &other,
+        Some(&format!("csrf_token={}", w.other_spip_cpip.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = send(
+        &w.st,
+        "POST",
+        &format!("/msj/justificatifs/{doc}/vu"),
+        &agent_cookie,
+        Some(&format!("csrf_token={}", w.cpip.csrf)),
+    )
+    .await;
+    assert_eq!(r.location(), format!("/msj/rendez-vous/{appt}"));
+    let page = send(
+        &w.st,
+        "GET",
+        &format!("/msj/rendez-vous/{appt}"),
+        &agent_cookie,
+        None,
+    )
+    .await;
+    assert!(page.body.contains("Vu le"));
+    let page = send(
+        &w.st,
+        "GET",
+        &format!("/mon-espace/rendez-vous/{appt}"),
+        &p.cookie,
+        None,
+    )
+    .await;
+    assert!(page.body.contains("Vu par votre conseiller"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn proofs_are_photos_or_pdfs_under_10_mb_scanned_and_marked_seen_by_the_agent() {
+    let clamd = files::testing::ClamdProcess::start().await;
+    let addr = clamd.as_ref().map(|c| c.addr.clone());
+    on_each_backend(|db| run_proofs(db, addr.clone())).await;
 }

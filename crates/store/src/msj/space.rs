@@ -1341,6 +1341,238 @@ pub async fn set_preferences(
     Ok(())
 }
 
+/// Largest proof a person may send.
+pub const DOCUMENT_MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// What a phone camera or a scanner produces; checked by extension, then by content (crates/files).
+pub const DOCUMENT_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "pdf", "heic"];
+
+/// A proof sent by the person about an appointment.
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub id: String,
+    pub appointment_id: String,
+    pub ppsmj_id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub storage_key: String,
+    /// `clean` or `not_scanned` (no antivirus configured, demo only).
+    pub scan_status: String,
+    pub seen_at: Option<i64>,
+    pub seen_by_label: Option<String>,
+    pub created_at: i64,
+}
+
+/// What the file store kept.
+#[derive(Clone, Debug)]
+pub struct NewDocument {
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub storage_key: String,
+    pub scan_status: String,
+}
+
+const DOC_COLUMNS: &str =
+    "d.id, d.appointment_id, d.ppsmj_id, d.filename, d.content_type, d.size_bytes, \
+    d.storage_key, d.scan_status, d.seen_at, d.seen_by_label, d.created_at";
+
+fn doc_from_row(r: &AnyRow) -> Document {
+    Document {
+        id: r.get("id"),
+        appointment_id: r.get("appointment_id"),
+        ppsmj_id: r.get("ppsmj_id"),
+        filename: r.get("filename"),
+        content_type: r.get("content_type"),
+        size_bytes: r.get("size_bytes"),
+        storage_key: r.get("storage_key"),
+        scan_status: r.get("scan_status"),
+        seen_at: r.get("seen_at"),
+        seen_by_label: r.get("seen_by_label"),
+        created_at: r.get("created_at"),
+    }
+}
+
+/// The organisation of one of the person's appointments (`NotFound` for anyone else's): checked before a byte of
+/// an upload is read.
+pub async fn my_appointment_organisation(
+    db: &Db,
+    ppsmj_id: &str,
+    appointment_id: &str,
+) -> Result<String> {
+    Ok(
+        sqlx::query("SELECT organisation_id FROM appointments WHERE id = $1 AND ppsmj_id = $2")
+            .bind(appointment_id)
+            .bind(ppsmj_id)
+            .fetch_optional(db.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .get(0),
+    )
+}
+
+/// Records a proof already stored by the file store.
+pub async fn add_document(
+    db: &Db,
+    ppsmj_id: &str,
+    appointment_id: &str,
+    d: &NewDocument,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<String> {
+    let org = my_appointment_organisation(db, ppsmj_id, appointment_id).await?;
+    let id = crate::new_id();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO appointment_documents (id, appointment_id, ppsmj_id, organisation_id, filename, content_type, \
+         size_bytes, sha256, storage_key, scan_status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&id)
+    .bind(appointment_id)
+    .bind(ppsmj_id)
+    .bind(&org)
+    .bind(&d.filename)
+    .bind(&d.content_type)
+    .bind(d.size_bytes)
+    .bind(&d.sha256)
+    .bind(&d.storage_key)
+    .bind(&d.scan_status)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let actor = person_actor(ppsmj_id, Some(&org), ip);
+    history(
+        &mut *tx,
+        &actor,
+        ppsmj_id,
+        Some(appointment_id),
+        "appointment.person_document",
+        Some(serde_json::json!({ "document_id": id })),
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        &actor,
+        "appointment.person_document",
+        "appointment",
+        Some(appointment_id),
+        Some(serde_json::json!({ "document_id": id, "size": d.size_bytes, "sha256": d.sha256 })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The proofs the person sent about one of their appointments, oldest first.
+pub async fn my_documents(db: &Db, ppsmj_id: &str, appointment_id: &str) -> Result<Vec<Document>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {DOC_COLUMNS} FROM appointment_documents d WHERE d.appointment_id = $1 AND d.ppsmj_id = $2 \
+         ORDER BY d.created_at, d.id"
+    ))
+    .bind(appointment_id)
+    .bind(ppsmj_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.iter().map(doc_from_row).collect())
+}
+
+/// The proofs of an appointment the scope sees (agents), oldest first.
+pub async fn documents_for_appointment(
+    db: &Db,
+    scope: &Scope,
+    appointment_id: &str,
+) -> Result<Vec<Document>> {
+    let (cond, binds) = scope.visible_filter("d.organisation_id", 2);
+    let sql = format!(
+        "SELECT {DOC_COLUMNS} FROM appointment_documents d WHERE d.appointment_id = $1 AND {cond} \
+         ORDER BY d.created_at, d.id"
+    );
+    let rows = bind_all(sqlx::query(&sql).bind(appointment_id), &binds)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.iter().map(doc_from_row).collect())
+}
+
+/// One proof, for an agent who sees its appointment's organisation; the read is audited.
+pub async fn document_for_agent(db: &Db, scope: &Scope, id: &str) -> Result<Document> {
+    let (cond, binds) = scope.visible_filter("d.organisation_id", 2);
+    let sql =
+        format!("SELECT {DOC_COLUMNS} FROM appointment_documents d WHERE d.id = $1 AND {cond}");
+    let d = bind_all(sqlx::query(&sql).bind(id), &binds)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| doc_from_row(&r))
+        .ok_or(StoreError::NotFound)?;
+    audit::record(
+        db.pool(),
+        &scope.actor,
+        "appointment_document.read",
+        "appointment",
+        Some(&d.appointment_id),
+        Some(serde_json::json!({ "document_id": id })),
+    )
+    .await?;
+    Ok(d)
+}
+
+/// The agent marks a proof "vu"; returns its appointment id.
+pub async fn mark_document_seen(db: &Db, scope: &Scope, id: &str, now: i64) -> Result<String> {
+    let (cond, binds) = scope.visible_filter("organisation_id", 4);
+    let sql = format!(
+        "UPDATE appointment_documents SET seen_at = $2, seen_by_label = $3 WHERE id = $1 AND seen_at IS NULL \
+         AND {cond}"
+    );
+    let mut tx = db.begin().await?;
+    let marked = bind_all(
+        sqlx::query(&sql)
+            .bind(id)
+            .bind(now)
+            .bind(&scope.actor.label),
+        &binds,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let (cond, binds) = scope.visible_filter("organisation_id", 2);
+    let sql = format!(
+        "SELECT appointment_id, ppsmj_id FROM appointment_documents WHERE id = $1 AND {cond}"
+    );
+    let row = bind_all(sqlx::query(&sql).bind(id), &binds)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let appointment_id: String = row.get("appointment_id");
+    let ppsmj_id: String = row.get("ppsmj_id");
+    if marked == 0 {
+        // Already seen: nothing to record again.
+        tx.commit().await?;
+        return Ok(appointment_id);
+    }
+    history(
+        &mut *tx,
+        &scope.actor,
+        &ppsmj_id,
+        Some(&appointment_id),
+        "appointment.document_seen",
+        Some(serde_json::json!({ "document_id": id })),
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        &scope.actor,
+        "appointment.document_seen",
+        "appointment",
+        Some(&appointment_id),
+        Some(serde_json::json!({ "document_id": id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(appointment_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

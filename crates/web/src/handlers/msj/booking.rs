@@ -406,6 +406,8 @@ pub struct AppointmentPage {
     pub may_record: bool,
     pub error: Option<String>,
     pub messages: Vec<MsgRow>,
+    /// Proofs the person sent from their space.
+    pub documents: Vec<crate::handlers::space::AgentDocRow>,
 }
 
 async fn appointment_page(
@@ -478,6 +480,7 @@ async fn appointment_page(
         may_record: may && booked && a.starts_at <= now,
         error,
         messages,
+        documents: crate::handlers::space::agent_document_rows(st, scope, id).await?,
     })
 }
 

@@ -122,6 +122,19 @@ pub struct Texts {
     pub prefs_saved: &'static str,
     pub not_found_title: &'static str,
     pub not_found: &'static str,
+    pub docs_title: &'static str,
+    pub docs_intro: &'static str,
+    pub docs_label: &'static str,
+    pub docs_hint: &'static str,
+    pub docs_send: &'static str,
+    pub docs_sent: &'static str,
+    pub docs_too_big: &'static str,
+    pub docs_type: &'static str,
+    pub docs_virus: &'static str,
+    pub docs_none: &'static str,
+    pub docs_failed: &'static str,
+    pub docs_seen: &'static str,
+    pub docs_waiting: &'static str,
 }
 
 pub static FR: Texts = Texts {
@@ -239,6 +252,19 @@ pub static FR: Texts = Texts {
     prefs_saved: "Vos préférences sont enregistrées.",
     not_found_title: "Page introuvable",
     not_found: "Cette page n'existe pas ou ne vous concerne pas.",
+    docs_title: "Mes justificatifs",
+    docs_intro: "Envoyez ici un document demandé par votre conseiller (bulletin de salaire, certificat médical, attestation…). Photo ou PDF, 10 Mo au plus.",
+    docs_label: "Document à envoyer",
+    docs_hint: "Formats acceptés : photo (JPEG, PNG, HEIC) ou PDF. 10 Mo au plus.",
+    docs_send: "Envoyer le document",
+    docs_sent: "Document envoyé. Votre conseiller va le regarder.",
+    docs_too_big: "Ce fichier est trop gros : 10 Mo au plus. Prenez une photo moins lourde ou envoyez un PDF plus petit.",
+    docs_type: "Ce fichier n'est pas accepté : envoyez une photo (JPEG, PNG, HEIC) ou un PDF.",
+    docs_virus: "Ce fichier contient un virus : il n'a pas été enregistré.",
+    docs_none: "Choisissez un fichier à envoyer.",
+    docs_failed: "L'envoi n'a pas marché. Réessayez plus tard.",
+    docs_seen: "Vu par votre conseiller",
+    docs_waiting: "Pas encore vu",
 };
 
 pub static FALC: Texts = Texts {
@@ -381,6 +407,19 @@ pub static EN: Texts = Texts {
     prefs_saved: "Your preferences are saved.",
     not_found_title: "Page not found",
     not_found: "This page does not exist or is not about you.",
+    docs_title: "My proofs",
+    docs_intro: "Send here a document your officer asked for (pay slip, medical certificate, attestation…). Photo or PDF, 10 MB at most.",
+    docs_label: "Document to send",
+    docs_hint: "Accepted: photo (JPEG, PNG, HEIC) or PDF. 10 MB at most.",
+    docs_send: "Send the document",
+    docs_sent: "Document sent. Your officer will look at it.",
+    docs_too_big: "This file is too big: 10 MB at most. Take a lighter photo or send a smaller PDF.",
+    docs_type: "This file is not accepted: send a photo (JPEG, PNG, HEIC) or a PDF.",
+    docs_virus: "This file contains a virus: it was not saved.",
+    docs_none: "Choose a file to send.",
+    docs_failed: "Sending failed. Try again later.",
+    docs_seen: "Seen by your officer",
+    docs_waiting: "Not seen yet",
 };
 
 pub static AR: Texts = Texts {
@@ -498,6 +537,19 @@ pub static AR: Texts = Texts {
     prefs_saved: "تم حفظ تفضيلاتك.",
     not_found_title: "الصفحة غير موجودة",
     not_found: "هذه الصفحة غير موجودة أو لا تخصك.",
+    docs_title: "وثائقي الداعمة",
+    docs_intro: "أرسل هنا وثيقة طلبها منك المستشار (كشف راتب، شهادة طبية، إفادة…). صورة أو ملف PDF، 10 ميغابايت على الأكثر.",
+    docs_label: "الوثيقة المراد إرسالها",
+    docs_hint: "الصيغ المقبولة: صورة (JPEG، PNG، HEIC) أو PDF. 10 ميغابايت على الأكثر.",
+    docs_send: "إرسال الوثيقة",
+    docs_sent: "تم إرسال الوثيقة. سيطلع عليها المستشار.",
+    docs_too_big: "هذا الملف كبير جدا: 10 ميغابايت على الأكثر. التقط صورة أخف أو أرسل ملف PDF أصغر.",
+    docs_type: "هذا الملف غير مقبول: أرسل صورة (JPEG، PNG، HEIC) أو ملف PDF.",
+    docs_virus: "هذا الملف يحتوي على فيروس: لم يتم حفظه.",
+    docs_none: "اختر ملفا لإرساله.",
+    docs_failed: "لم ينجح الإرسال. حاول مرة أخرى لاحقا.",
+    docs_seen: "اطلع عليها المستشار",
+    docs_waiting: "لم يطلع عليها بعد",
 };
 
 pub fn texts(l: Language) -> &'static Texts {

@@ -60,6 +60,17 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/mon-espace/coordonnees/preferences", post(preferences))
         .route("/msj/demandes/{id}/refuser", post(agent_refuse))
+        .route("/msj/justificatifs/{id}", get(agent_document))
+        .route("/msj/justificatifs/{id}/vu", post(agent_document_seen))
+        .merge(
+            Router::new()
+                .route(
+                    "/mon-espace/rendez-vous/{id}/justificatifs",
+                    post(upload_document),
+                )
+                // Streamed and limited to 10 MB here, not by the 2 MiB form limit.
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
 }
 
 /// A signed-in person. Anyone else (nobody, or an agent) is sent to the person sign-in page.
@@ -578,6 +589,8 @@ pub struct AppointmentPage {
     pub replaced_by: Option<String>,
     pub reason: String,
     pub reason_error: Option<&'static str>,
+    pub proofs: Vec<DocRow>,
+    pub doc_error: Option<&'static str>,
 }
 
 /// `(tel: href, display)` of a stored phone.
@@ -611,6 +624,30 @@ fn query_encode(s: &str) -> String {
     out
 }
 
+/// What the appointment page's forms kept or refused.
+#[derive(Default)]
+struct FormState {
+    reason: String,
+    reason_error: Option<&'static str>,
+    doc_error: Option<(StatusCode, &'static str)>,
+}
+
+impl FormState {
+    fn reason(reason: String, key: &'static str) -> FormState {
+        FormState {
+            reason,
+            reason_error: Some(key),
+            doc_error: None,
+        }
+    }
+}
+
+pub struct DocRow {
+    pub filename: String,
+    pub at: String,
+    pub seen: bool,
+}
+
 async fn appointment_page(
     st: &AppState,
     ctx: &Ctx,
@@ -618,8 +655,13 @@ async fn appointment_page(
     headers: &HeaderMap,
     id: &str,
     notice: Option<&'static str>,
-    (reason, reason_error): (String, Option<&'static str>),
+    form: FormState,
 ) -> AppResult<Response> {
+    let FormState {
+        reason,
+        reason_error,
+        doc_error,
+    } = form;
     let lang = person_lang(st, p, headers).await?;
     let t = i18n::texts(lang);
     let a = space::my_appointment(&st.db, &p.ppsmj_id, id).await?;
@@ -630,11 +672,20 @@ async fn appointment_page(
         c = c.notice("success", n);
     }
     let upcoming = a.state == AppointmentState::Booked && a.starts_at > store::now();
-    let status = if reason_error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
+    let status = match (&reason_error, &doc_error) {
+        (_, Some((status, _))) => *status,
+        (Some(_), None) => StatusCode::UNPROCESSABLE_ENTITY,
+        (None, None) => StatusCode::OK,
     };
+    let proofs = space::my_documents(&st.db, &p.ppsmj_id, id)
+        .await?
+        .into_iter()
+        .map(|d| DocRow {
+            filename: d.filename,
+            at: i18n::when(lang, d.created_at, a.time_zone),
+            seen: d.seen_at.is_some(),
+        })
+        .collect();
     html(
         status,
         AppointmentPage {
@@ -662,6 +713,8 @@ async fn appointment_page(
                 .and_then(|r| r.answer.clone()),
             replaced_by: a.replaced_by.clone(),
             reason,
+            proofs,
+            doc_error: doc_error.map(|(_, e)| e),
             reason_error: reason_error.map(|e| match e {
                 "reason_too_long" => t.reason_too_long,
                 "already_open" => t.already_open,
@@ -685,9 +738,10 @@ pub async fn appointment(
     let notice = match q.info.as_str() {
         "confirme" => Some(t.confirmed_notice),
         "demande" => Some(t.change_sent_notice),
+        "justificatif" => Some(t.docs_sent),
         _ => None,
     };
-    appointment_page(&st, &ctx, &p, &headers, &id, notice, (String::new(), None)).await
+    appointment_page(&st, &ctx, &p, &headers, &id, notice, FormState::default()).await
 }
 
 pub async fn confirm(
@@ -708,7 +762,7 @@ pub async fn confirm(
                 &headers,
                 &id,
                 None,
-                (String::new(), Some("not_upcoming")),
+                FormState::reason(String::new(), "not_upcoming"),
             )
             .await
         }
@@ -748,7 +802,16 @@ pub async fn ask_change(
                 Some("reason_too_long") => "reason_too_long",
                 _ => "reason_required",
             };
-            appointment_page(&st, &ctx, &p, &headers, &id, None, (reason, Some(key))).await
+            appointment_page(
+                &st,
+                &ctx,
+                &p,
+                &headers,
+                &id,
+                None,
+                FormState::reason(reason, key),
+            )
+            .await
         }
         Err(MsjError::Rule(r)) => {
             let key = if r == "already_open" {
@@ -756,7 +819,16 @@ pub async fn ask_change(
             } else {
                 "not_upcoming"
             };
-            appointment_page(&st, &ctx, &p, &headers, &id, None, (reason, Some(key))).await
+            appointment_page(
+                &st,
+                &ctx,
+                &p,
+                &headers,
+                &id,
+                None,
+                FormState::reason(reason, key),
+            )
+            .await
         }
         Err(e) => Err(msj_error(e)),
     }
@@ -1244,6 +1316,239 @@ pub async fn agent_refuse(
         ),
         Err(e) => Err(msj_error(e)),
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Proofs ("justificatifs")
+
+const TOO_BIG: &str = "justificatif trop volumineux";
+
+/// Receives a proof (multipart field `fichier`, CSRF token in the action URL): 10 MB at most, a photo or a PDF by
+/// extension and by content, scanned by the antivirus, encrypted at rest (crates/files).
+pub async fn upload_document(
+    Person(p, ctx): Person,
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    mut mp: axum::extract::Multipart,
+) -> AppResult<Response> {
+    use futures::StreamExt;
+    // Another person's appointment is 404 before a byte of the body is read.
+    space::my_appointment_organisation(&st.db, &p.ppsmj_id, &id).await?;
+    let lang = person_lang(&st, &p, &headers).await?;
+    let t = i18n::texts(lang);
+    let max = space::DOCUMENT_MAX_BYTES;
+    let refuse = |status: StatusCode, msg: &'static str| {
+        let (st, ctx, p, headers, id) = (
+            st.clone(),
+            ctx.clone(),
+            p.clone(),
+            headers.clone(),
+            id.clone(),
+        );
+        async move {
+            let form = FormState {
+                doc_error: Some((status, msg)),
+                ..Default::default()
+            };
+            appointment_page(&st, &ctx, &p, &headers, &id, None, form).await
+        }
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max + 64 * 1024) {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, t.docs_too_big).await;
+    }
+    let mut stored: Option<Result<files::StoredFile, files::FileError>> = None;
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                stored = Some(Err(files::FileError::Upload(e.body_text())));
+                break;
+            }
+        };
+        if field.name() != Some("fichier") || stored.is_some() {
+            continue;
+        }
+        let filename = field.file_name().unwrap_or_default().to_string();
+        if filename.is_empty() {
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, t.docs_none).await;
+        }
+        let ext = filename
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_lowercase())
+            .unwrap_or_default();
+        if !space::DOCUMENT_EXTENSIONS.contains(&ext.as_str()) {
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, t.docs_type).await;
+        }
+        let mut total = 0u64;
+        let limited = field.map(move |chunk| match chunk {
+            Ok(bytes) => {
+                total += bytes.len() as u64;
+                if total > max {
+                    Err(TOO_BIG.to_string())
+                } else {
+                    Ok(bytes)
+                }
+            }
+            Err(e) => Err(e.body_text()),
+        });
+        stored = Some(st.files.put_stream(&filename, Box::pin(limited)).await);
+    }
+    let stored = match stored {
+        None => return refuse(StatusCode::UNPROCESSABLE_ENTITY, t.docs_none).await,
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            let (status, msg) = match &e {
+                files::FileError::TooLarge { .. } => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, t.docs_too_big)
+                }
+                files::FileError::Upload(m) if m.contains(TOO_BIG) => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, t.docs_too_big)
+                }
+                files::FileError::Infected { sha256, size, .. } => {
+                    tracing::warn!(appointment = %id, sha256, size, "infected proof refused");
+                    store::audit::record(
+                        st.db.pool(),
+                        &space::person_actor(
+                            &p.ppsmj_id,
+                            Some(&p.organisation_id),
+                            ctx.ip.as_deref(),
+                        ),
+                        "appointment.person_document_infected",
+                        "appointment",
+                        Some(&id),
+                        Some(serde_json::json!({ "sha256": sha256, "size": size })),
+                    )
+                    .await?;
+                    (StatusCode::UNPROCESSABLE_ENTITY, t.docs_virus)
+                }
+                e if e.is_refusal() => (StatusCode::UNPROCESSABLE_ENTITY, t.docs_type),
+                files::FileError::Upload(_) => (StatusCode::BAD_REQUEST, t.docs_failed),
+                other => {
+                    tracing::error!(error = %other, "proof upload failed");
+                    (StatusCode::SERVICE_UNAVAILABLE, t.docs_failed)
+                }
+            };
+            return refuse(status, msg).await;
+        }
+    };
+    let new = space::NewDocument {
+        filename: stored.filename.clone(),
+        content_type: stored.content_type.to_string(),
+        size_bytes: stored.size as i64,
+        sha256: stored.sha256.clone(),
+        storage_key: stored.key.clone(),
+        scan_status: match stored.scan {
+            files::ScanOutcome::Clean => "clean".into(),
+            files::ScanOutcome::NotScanned => "not_scanned".into(),
+        },
+    };
+    if let Err(e) = space::add_document(
+        &st.db,
+        &p.ppsmj_id,
+        &id,
+        &new,
+        ctx.ip.as_deref(),
+        store::now(),
+    )
+    .await
+    {
+        if let Err(d) = st.files.delete(&stored.key).await {
+            tracing::error!(error = %d, key = %stored.key, "orphan proof object left");
+        }
+        return Err(e.into());
+    }
+    Ok(see_other(&format!(
+        "/mon-espace/rendez-vous/{id}?info=justificatif"
+    )))
+}
+
+/// A proof as the agent sees it on the appointment page.
+pub struct AgentDocRow {
+    pub id: String,
+    pub filename: String,
+    pub size: String,
+    pub at: String,
+    pub scan: &'static str,
+    pub seen: Option<String>,
+}
+
+/// Rows for the agents' appointment page.
+pub async fn agent_document_rows(
+    st: &AppState,
+    scope: &store::Scope,
+    appointment_id: &str,
+) -> AppResult<Vec<AgentDocRow>> {
+    Ok(
+        space::documents_for_appointment(&st.db, scope, appointment_id)
+            .await?
+            .into_iter()
+            .map(|d| AgentDocRow {
+                id: d.id,
+                filename: d.filename,
+                size: files::human_size(d.size_bytes.max(0) as u64),
+                at: crate::views::datetime_fr(d.created_at),
+                scan: if d.scan_status == "clean" {
+                    "analysé par l'antivirus"
+                } else {
+                    "non analysé (pas d'antivirus configuré)"
+                },
+                seen: d.seen_at.map(|at| {
+                    format!(
+                        "Vu le {} par {}",
+                        crate::views::datetime_fr(at),
+                        d.seen_by_label.unwrap_or_default()
+                    )
+                }),
+            })
+            .collect(),
+    )
+}
+
+pub async fn agent_document(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    auth.require(crate::handlers::msj::uses_msj(auth.user().role))?;
+    let d = space::document_for_agent(&st.db, auth.scope(), &id).await?;
+    let stream = st.files.open(&d.storage_key).await.map_err(|e| {
+        tracing::error!(document = %d.id, error = %e, "proof unreadable (missing or tampered)");
+        AppError::Internal(e.into())
+    })?;
+    let mut res = Response::new(axum::body::Body::from_stream(stream));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&d.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&crate::handlers::files::content_disposition(&d.filename))
+            .unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
+}
+
+pub async fn agent_document_seen(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    auth.require(crate::handlers::msj::uses_msj(auth.user().role))?;
+    auth.require(crate::handlers::msj::may_change(auth.user().role))?;
+    let appointment_id = space::mark_document_seen(&st.db, auth.scope(), &id, store::now()).await?;
+    Ok(see_other(&format!("/msj/rendez-vous/{appointment_id}")))
 }
 
 #[cfg(test)]
