@@ -137,6 +137,32 @@ for (const backend of backends()) {
       assert.match(await mobile.locator('#reponse-conseiller').innerText(), /attestation de votre employeur/);
     });
 
+    test('a proof sent on an appointment is seen by the referent, and the person sees "vu"', async () => {
+      await visit(mobile, app.base + '/mon-espace/rendez-vous');
+      await Promise.all([mobile.waitForNavigation(), mobile.locator('#a-venir a').first().click()]);
+      const appointmentUrl = mobile.url();
+      const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(2048, 7)]);
+      await mobile.setInputFiles('#fichier', { name: 'attestation.png', mimeType: 'image/png', buffer: png });
+      await Promise.all([mobile.waitForNavigation(), mobile.click('#form-justificatif button')]);
+      await checkA11y(mobile);
+      assert.match(await mobile.locator('.fr-alert').innerText(), /Document envoyé/);
+      assert.match(await mobile.locator('#mes-justificatifs').innerText(), /attestation\.png[\s\S]*Pas encore vu/i);
+      // A file of another type is refused with a plain message.
+      await mobile.setInputFiles('#fichier', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('bonjour') });
+      await Promise.all([mobile.waitForNavigation(), mobile.click('#form-justificatif button')]);
+      await checkA11y(mobile);
+      assert.match(await mobile.locator('#fichier-erreur').innerText(), /pas accepté/);
+
+      const id = new URL(appointmentUrl).pathname.split('/').pop();
+      await visit(agent, app.base + '/msj/rendez-vous/' + id);
+      assert.match(await agent.locator('#justificatifs').innerText(), /attestation\.png/);
+      await Promise.all([agent.waitForNavigation(), agent.click('#justificatifs button:has-text("Marquer comme vu")')]);
+      await checkA11y(agent);
+      assert.match(await agent.locator('#justificatifs').innerText(), /Vu le/i);
+      await visit(mobile, appointmentUrl);
+      assert.match(await mobile.locator('#mes-justificatifs').innerText(), /Vu par votre conseiller/i);
+    });
+
     test('my contacts: referent and services with click-to-call', async () => {
       await visit(mobile, app.base + '/mon-espace/contacts');
       assert.match(await mobile.locator('#referent').innerText(), /Claire Dubois/);
