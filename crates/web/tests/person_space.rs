@@ -958,6 +958,51 @@ async fn a_new_phone_is_verified_by_code_and_the_old_number_gets_nothing_more() 
             .body
             .contains("Modifié par la personne dans son espace : numéro de portable"));
         assert!(show.body.contains("07 11 22 33 44"));
+        // The e-mail address changes the same way, by a code sent to the new address.
+        let r = post(
+            "/mon-espace/coordonnees/changer",
+            format!("csrf_token={}&email=pas-une-adresse", p.csrf),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.body.contains("adresse e-mail n&#39;est pas valide") || r.body.contains("pas valide")
+        );
+        let r = post(
+            "/mon-espace/coordonnees/changer",
+            format!("csrf_token={}&email=Nouvelle%40Example.org", p.csrf),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let flow = r.cookie("passerelle_espace_contact").unwrap();
+        let code = last_code(&w.db, "nouvelle@example.org").await.unwrap();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let submit = |code: String| {
+            let (st, cookie, csrf, flow) =
+                (w.st.clone(), p.cookie.clone(), p.csrf.clone(), flow.clone());
+            async move {
+                send(
+                    &st,
+                    "POST",
+                    "/mon-espace/coordonnees/code",
+                    &format!("{cookie}; passerelle_espace_contact={flow}"),
+                    Some(&format!("csrf_token={csrf}&code={code}")),
+                )
+                .await
+            }
+        };
+        let r = submit(wrong.to_string()).await;
+        assert!(r.body.contains("Essais restants : 4"));
+        assert_eq!(
+            space::me(&w.db, &w.a).await.unwrap().email.as_deref(),
+            Some("personne@example.org")
+        );
+        let r = submit(code).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            space::me(&w.db, &w.a).await.unwrap().email.as_deref(),
+            Some("nouvelle@example.org")
+        );
         // Signing in now works with the new number only.
         let (_, _) = ask_code(&w.st, "06 12 34 56 78").await;
         assert_eq!(

@@ -636,6 +636,10 @@ fn history_text(
             "La personne demande un changement : {appt} — motif : {}",
             details["reason"].as_str().unwrap_or("")
         ),
+        "appointment.person_document" => {
+            format!("La personne envoie un justificatif : {appt}")
+        }
+        "appointment.document_seen" => format!("Justificatif vu : {appt}"),
         "appointment.change_refused" => format!(
             "Demande de changement refusée : {appt} — réponse : {}",
             details["answer"].as_str().unwrap_or("")
