@@ -1354,3 +1354,34 @@ async fn proofs_are_photos_or_pdfs_under_10_mb_scanned_and_marked_seen_by_the_ag
     let addr = clamd.as_ref().map(|c| c.addr.clone());
     on_each_backend(|db| run_proofs(db, addr.clone())).await;
 }
+
+#[tokio::test]
+async fn the_summons_sms_links_to_the_space_without_signing_in() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let summon = outbox::list_for_recipient(&w.db, A_PHONE)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.kind == "summon" && m.channel == "sms")
+            .expect("a summons SMS");
+        let renderer = web::render::AppointmentRenderer {
+            public_url: "https://passerelle.example".into(),
+        };
+        let Rendered::Replace(r) = renderer.render(&w.db, &summon).await.unwrap() else {
+            panic!("a summons is rendered again at send time");
+        };
+        assert!(
+            r.body
+                .contains("\nMon espace : https://passerelle.example/mon-espace\n"),
+            "{}",
+            r.body
+        );
+        // The link opens the sign-in page: nothing in it signs anyone in.
+        let page = send(&w.st, "GET", "/mon-espace", "", None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("name=\"identifiant\""));
+        assert!(page.cookie("passerelle_personne").is_none());
+    })
+    .await;
+}
