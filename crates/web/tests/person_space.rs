@@ -1385,3 +1385,82 @@ async fn the_summons_sms_links_to_the_space_without_signing_in() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn retention_deletes_the_persons_space_data_with_the_record() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let p = sign_in(&w, "06 12 34 56 78", A_PHONE).await;
+        let r = send(
+            &w.st,
+            "POST",
+            &format!("/mon-espace/rendez-vous/{}/changement", w.a_appts[0]),
+            &p.cookie,
+            Some(&format!("csrf_token={}&motif=malade", p.csrf)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        space::refuse_change(
+            &w.db,
+            &w.cpip.scope,
+            &sqlx::query_scalar::<_, String>("SELECT id FROM appointment_requests")
+                .fetch_one(w.db.pool())
+                .await
+                .unwrap(),
+            "Maintenu.",
+            store::now(),
+        )
+        .await
+        .unwrap();
+        space::add_document(
+            &w.db,
+            &w.a,
+            &w.a_appts[0],
+            &space::NewDocument {
+                filename: "a.pdf".into(),
+                content_type: "application/pdf".into(),
+                size_bytes: 10,
+                sha256: "0".repeat(64),
+                storage_key: "attachments/x".into(),
+                scan_status: "clean".into(),
+            },
+            None,
+            store::now(),
+        )
+        .await
+        .unwrap();
+        let now = store::now();
+        for id in &w.a_appts {
+            appointments::cancel(&w.db, &w.cpip.scope, id, "test", now)
+                .await
+                .unwrap();
+        }
+        ppsmj::archive(&w.db, &w.cpip.scope, &w.a, now)
+            .await
+            .unwrap();
+        store::msj::retention::run_retention(&w.db, now + 200 * 86_400)
+            .await
+            .unwrap();
+        for table in [
+            "person_codes",
+            "person_sessions",
+            "appointment_requests",
+            "appointment_documents",
+        ] {
+            let n: i64 = sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE ppsmj_id = $1"
+            ))
+            .bind(&w.a)
+            .fetch_one(w.db.pool())
+            .await
+            .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
+        assert!(outbox::list_for_recipient(&w.db, A_PHONE)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(space::me(&w.db, &w.a).await.is_err());
+    })
+    .await;
+}
