@@ -74,3 +74,12 @@ CREATE TABLE appointment_documents (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX appointment_documents_appointment ON appointment_documents(appointment_id);
+
+-- Short opaque tokens of the links in summons SMS (`/mon-espace?n=…`): they open the sign-in page with the number
+-- prefilled and never sign anyone in. Only the SHA-256 is stored.
+CREATE TABLE person_links (
+    token_hash TEXT PRIMARY KEY,
+    ppsmj_id TEXT NOT NULL REFERENCES ppsmj(id),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX person_links_ppsmj ON person_links(ppsmj_id);

@@ -104,9 +104,12 @@ impl AppointmentRenderer {
         if m.channel == "sms" {
             // A short link to the person's space (it opens the sign-in page; it never signs in by itself).
             if matches!(m.kind.as_str(), "summon" | "reschedule") {
-                rendition
-                    .body
-                    .push_str(&format!("\nMon espace : {}/mon-espace", self.public_url));
+                let link =
+                    store::msj::space::new_link_token(db, &ctx.ppsmj.id, store::now()).await?;
+                rendition.body.push_str(&format!(
+                    "\nMon espace : {}/mon-espace?n={link}",
+                    self.public_url
+                ));
             }
             let token = store::optout::sms_opt_out_token(db.pool(), &m.recipient).await?;
             rendition

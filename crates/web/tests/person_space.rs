@@ -1371,17 +1371,27 @@ async fn the_summons_sms_links_to_the_space_without_signing_in() {
         let Rendered::Replace(r) = renderer.render(&w.db, &summon).await.unwrap() else {
             panic!("a summons is rendered again at send time");
         };
-        assert!(
-            r.body
-                .contains("\nMon espace : https://passerelle.example/mon-espace\n"),
-            "{}",
-            r.body
-        );
-        // The link opens the sign-in page: nothing in it signs anyone in.
-        let page = send(&w.st, "GET", "/mon-espace", "", None).await;
+        let link = r
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix("Mon espace : https://passerelle.example"))
+            .expect("a link to the space")
+            .to_string();
+        assert!(link.starts_with("/mon-espace?n="), "{link}");
+        assert!(link.len() <= "/mon-espace?n=".len() + 10);
+        // The link opens the sign-in page with the number prefilled: nothing in it signs anyone in.
+        let page = send(&w.st, "GET", &link, "", None).await;
         assert_eq!(page.status, StatusCode::OK);
-        assert!(page.body.contains("name=\"identifiant\""));
+        assert!(page.body.contains("value=\"06 12 34 56 78\""));
         assert!(page.cookie("passerelle_personne").is_none());
+        let r = send(&w.st, "GET", "/mon-espace/rendez-vous", "", None).await;
+        assert_eq!(r.location(), "/mon-espace");
+        // A forged or unknown token prefills nothing.
+        for n in ["AAAAAAAAAA", "x%27%3B--", ""] {
+            let page = send(&w.st, "GET", &format!("/mon-espace?n={n}"), "", None).await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(page.body.contains("value=\"\""), "{n}");
+        }
     })
     .await;
 }

@@ -1341,6 +1341,42 @@ pub async fn set_preferences(
     Ok(())
 }
 
+/// How long the link of a summons SMS prefills the number.
+pub const LINK_VALID_SECS: i64 = 180 * 86_400;
+
+/// A new short opaque token (10 characters, ~59 bits) for the link to the space in an SMS.
+pub async fn new_link_token(db: &Db, ppsmj_id: &str, now: i64) -> Result<String> {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rngs::OsRng;
+    let token: String = (0..10)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
+    sqlx::query("INSERT INTO person_links (token_hash, ppsmj_id, created_at) VALUES ($1, $2, $3)")
+        .bind(crate::sha256_hex(&token))
+        .bind(ppsmj_id)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    Ok(token)
+}
+
+/// The number to prefill for a link token (E.164), if the token is recent and its record may sign in by phone.
+pub async fn link_prefill(db: &Db, token: &str, now: i64) -> Result<Option<String>> {
+    if token.is_empty() || token.len() > 16 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "SELECT p.phone FROM person_links l JOIN ppsmj p ON p.id = l.ppsmj_id WHERE l.token_hash = $1 \
+         AND l.created_at > $2 AND p.archived_at IS NULL AND p.refused_phone = 0",
+    )
+    .bind(crate::sha256_hex(token))
+    .bind(now - LINK_VALID_SECS)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.and_then(|r| r.get::<Option<String>, _>(0)))
+}
+
 /// Largest proof a person may send.
 pub const DOCUMENT_MAX_BYTES: u64 = 10 * 1024 * 1024;
 /// What a phone camera or a scanner produces; checked by extension, then by content (crates/files).

@@ -206,6 +206,9 @@ pub struct SigninPage {
 pub struct HomeQuery {
     #[serde(default)]
     info: String,
+    /// The token of the link in a summons SMS: prefills the number.
+    #[serde(default)]
+    n: String,
 }
 
 pub async fn home(
@@ -221,11 +224,34 @@ pub async fn home(
             let t = c.t;
             c = c.notice("info", t.signed_out);
         }
+        let mut identifier = String::new();
+        if !q.n.is_empty() {
+            let ip_ok = match ctx.ip.as_deref() {
+                Some(ip) => {
+                    store::ratelimit::hit(
+                        &st.db,
+                        &format!("space-link:{ip}"),
+                        3600,
+                        60,
+                        store::now(),
+                    )
+                    .await?
+                }
+                None => true,
+            };
+            if ip_ok {
+                if let Some(phone) = space::link_prefill(&st.db, &q.n, store::now()).await? {
+                    identifier = domain::PhoneNumber::parse(&phone)
+                        .map(|p| p.national_display())
+                        .unwrap_or(phone);
+                }
+            }
+        }
         return html(
             StatusCode::OK,
             SigninPage {
                 c,
-                identifier: String::new(),
+                identifier,
                 error: None,
             },
         );
