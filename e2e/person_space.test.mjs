@@ -209,6 +209,10 @@ for (const backend of backends()) {
       await Promise.all([desktop.waitForNavigation(), desktop.click('#langues a[hreflang="ar"]')]);
       await checkA11y(desktop);
       assert.equal(await desktop.getAttribute('html', 'dir'), 'rtl');
+      // Someone else's (or no) appointment: a 404 in the space's language and layout.
+      const res = await visit(desktop, app.base + '/mon-espace/rendez-vous/00000000-0000-0000-0000-000000000000');
+      assert.equal(res.status(), 404);
+      assert.match(await desktop.locator('h1').innerText(), /الصفحة غير موجودة/);
       // An agent's session does not open the space, and the person's does not open agents' pages.
       await visit(agent, app.base + '/mon-espace/rendez-vous');
       assert.equal(new URL(agent.url()).pathname, '/mon-espace');

@@ -591,11 +591,9 @@ async fn a_person_sees_only_their_own_appointments_and_principals_never_mix() {
             format!("/mon-espace/rendez-vous/{}", w.b_appt),
             format!("/mon-espace/rendez-vous/{}/agenda.ics", w.b_appt),
         ] {
-            assert_eq!(
-                send(&w.st, "GET", &uri, &p.cookie, None).await.status,
-                StatusCode::NOT_FOUND,
-                "{uri}"
-            );
+            let r = send(&w.st, "GET", &uri, &p.cookie, None).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+            assert!(r.body.contains("ne vous concerne pas"), "{uri}");
         }
         for action in ["confirmer", "changement"] {
             let r = send(

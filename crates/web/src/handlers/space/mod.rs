@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
             get(contact_code_form).post(contact_code_submit),
         )
         .route("/mon-espace/coordonnees/preferences", post(preferences))
+        .layer(axum::middleware::from_fn(translated_not_found))
         .route("/msj/demandes/{id}/refuser", post(agent_refuse))
         .route("/msj/justificatifs/{id}", get(agent_document))
         .route("/msj/justificatifs/{id}/vu", post(agent_document_seen))
@@ -189,6 +190,35 @@ impl SpaceCtx {
 
 fn html<T: Template>(status: StatusCode, t: T) -> AppResult<Response> {
     Ok((status, axum::response::Html(t.render()?)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "space/not_found.html")]
+pub struct NotFoundPage {
+    pub c: SpaceCtx,
+}
+
+/// A 404 inside the space (another person's appointment…) is told in the space's language and layout.
+async fn translated_not_found(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let ctx = req.extensions().get::<Ctx>().cloned();
+    let headers = req.headers().clone();
+    let res = next.run(req).await;
+    let Some(ctx) = ctx.filter(|_| res.status() == StatusCode::NOT_FOUND) else {
+        return res;
+    };
+    // The switch's cookie (no database read on an error path).
+    let lang = language(&headers, None);
+    let t = i18n::texts(lang);
+    html(
+        StatusCode::NOT_FOUND,
+        NotFoundPage {
+            c: SpaceCtx::new(&ctx, lang, t.not_found_title, ""),
+        },
+    )
+    .unwrap_or(res)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
