@@ -14,7 +14,7 @@ import { backends, checkA11y, launchBrowser, login, startPasserelle, visit } fro
 const PLACE = 'Lieu e2e — Nanterre';
 const AGENDA = 'Salle e2e';
 const HEADER = 'Numéro APPI;Nom;Prénom;Date de naissance;Téléphone\r\n';
-const GOOD_ROW = '19998765;Lefèvre;Gaëlle;02/03/1990;06 12 34 56 78\r\n';
+const GOOD_ROW = '19998765;Lefèvre;Gaëlle;02/03/1990;06 98 76 54 32\r\n';
 const BAD_ROW = '12;Durand;Léa;31/02/1991;\r\n';
 
 function pdfText(bytes) {

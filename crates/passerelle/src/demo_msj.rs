@@ -238,7 +238,7 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         .iter()
         .any(|p| p.name == "SPIP 92 — Nanterre")
     {
-        return Ok(());
+        return demo_person(db, orgs).await;
     }
     let started = Instant::now();
     let now = store::now();
@@ -623,10 +623,119 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         )
         .await?;
     }
+    demo_person(db, orgs).await?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "MSJ demo data created"
     );
+    Ok(())
+}
+
+/// The phone of the documented demo person of "Mon espace" (DESIGN.md, README).
+pub const DEMO_PERSON_PHONE: &str = "+33612345678";
+
+/// The documented demo person of the person's space: mobile 06 12 34 56 78, e-mail personne@demo.passerelle.fr,
+/// followed by the SPIP 92 with Claire Dubois (cpip@demo.passerelle.fr) as referent, three upcoming appointments at
+/// the Nanterre place (address, access, documents to bring) and three past ones. Created once (idempotent).
+async fn demo_person(db: &Db, orgs: &DemoOrgs) -> Result<()> {
+    let exists = sqlx::query("SELECT id FROM ppsmj WHERE phone = $1")
+        .bind(DEMO_PERSON_PHONE)
+        .fetch_optional(db.pool())
+        .await?;
+    if exists.is_some() {
+        return Ok(());
+    }
+    let sys = Scope::system("demo");
+    let (claire_scope, claire_id) = scope_of(db, "cpip@demo.passerelle.fr").await?;
+    let place = places::list(db, &sys, Some(&orgs.spip.id))
+        .await?
+        .into_iter()
+        .find(|p| p.name == "SPIP 92 — Nanterre")
+        .context("demo place SPIP 92 — Nanterre")?;
+    let agenda = agendas::list(db, &sys, Some(&place.id))
+        .await?
+        .into_iter()
+        .find(|a| a.name == "Agenda de Claire Dubois")
+        .context("demo agenda of Claire Dubois")?;
+    let now = store::now();
+    let today = store::now_utc().with_timezone(&Paris).date_naive();
+    let p = ppsmj::create(
+        db,
+        &claire_scope,
+        &orgs.spip.id,
+        &PpsmjInput {
+            first_name: "Yasmine".into(),
+            last_name: "Haddad".into(),
+            birth_date: "1994-05-17".into(),
+            phone: "06 12 34 56 78".into(),
+            email: "personne@demo.passerelle.fr".into(),
+            city: "Nanterre".into(),
+            referent_user_id: Some(claire_id.clone()),
+            ..Default::default()
+        },
+        now,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo person: {e}"))?;
+    for (days, h, m, ty) in [
+        (3, 10, 0, "convocation_suivi_spip"),
+        (17, 14, 30, "convocation_suivi_spip"),
+        (31, 9, 30, "convocation_stage"),
+    ] {
+        let date = weekday_on_or_after(today + Duration::days(days));
+        book(
+            db,
+            &claire_scope,
+            &p.id,
+            &agenda.id,
+            ty,
+            When::At(paris(date, h, m)),
+            now,
+        )
+        .await?;
+    }
+    let mut tx = db.begin().await?;
+    for (days, h, state) in [
+        (14, 10, "fulfilled"),
+        (45, 11, "no_show"),
+        (80, 15, "fulfilled"),
+    ] {
+        let date = weekday_on_or_before(today - Duration::days(days));
+        let starts = paris(date, h, 0);
+        let id = store::new_id();
+        sqlx::query(
+            "INSERT INTO appointments (id, ppsmj_id, agenda_id, place_id, organisation_id, appointment_type_id, \
+             starts_at, local_date, state, created_by, created_by_label, outcome_recorded_by, outcome_recorded_at, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'convocation_suivi_spip', $6, $7, $8, $9, \
+             'Claire Dubois', $9, $10, $11, $10)",
+        )
+        .bind(&id)
+        .bind(&p.id)
+        .bind(&agenda.id)
+        .bind(&place.id)
+        .bind(&agenda.organisation_id)
+        .bind(starts)
+        .bind(date.to_string())
+        .bind(state)
+        .bind(&claire_id)
+        .bind(starts + 3_600)
+        .bind(starts - 20 * 86_400)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO ppsmj_history (id, ppsmj_id, appointment_id, at, actor_user_id, actor_label, action, details) \
+             VALUES ($1, $2, $3, $4, $5, 'Claire Dubois', 'appointment.outcome', $6)",
+        )
+        .bind(store::new_id())
+        .bind(&p.id)
+        .bind(&id)
+        .bind(starts + 3_600)
+        .bind(&claire_id)
+        .bind(serde_json::json!({ "state": state }).to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

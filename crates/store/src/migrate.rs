@@ -32,6 +32,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_info_parquet"),
     migration!(5, "0005_account_security"),
     migration!(6, "0006_permissions"),
+    migration!(7, "0007_person_space"),
     migration!(8, "0008_measures"),
     migration!(12, "0012_search_indexes"),
 ];

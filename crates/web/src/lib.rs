@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(handlers::templates::routes())
         .merge(handlers::space_help::routes())
         .merge(handlers::satisfaction::routes())
+        .merge(handlers::space::routes())
         .fallback(misc::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -62,6 +62,26 @@ impl AppointmentRenderer {
                 state.label().to_lowercase()
             )));
         }
+        // The person changed their number or e-mail since the message was written (in their space or by an agent):
+        // the old number or address gets nothing more.
+        let current = if m.channel == "sms" {
+            ctx.ppsmj.phone.as_deref()
+        } else {
+            ctx.ppsmj.email.as_deref()
+        };
+        if current != Some(m.recipient.as_str()) {
+            return Ok(Rendered::Cancel(
+                "coordonnées de la personne modifiées depuis la programmation".into(),
+            ));
+        }
+        if m.channel == "email"
+            && m.kind == "reminder"
+            && !store::msj::space::email_reminders_on(db, &ctx.ppsmj.id).await?
+        {
+            return Ok(Rendered::Cancel(
+                "rappels par e-mail désactivés par la personne".into(),
+            ));
+        }
         let language = ctx.ppsmj.language.as_str();
         let template = store::templates::effective(
             db,
@@ -85,6 +105,15 @@ impl AppointmentRenderer {
             attachments: vec![],
         };
         if m.channel == "sms" {
+            // A short link to the person's space (it opens the sign-in page; it never signs in by itself).
+            if matches!(m.kind.as_str(), "summon" | "reschedule") {
+                let link =
+                    store::msj::space::new_link_token(db, &ctx.ppsmj.id, store::now()).await?;
+                rendition.body.push_str(&format!(
+                    "\nMon espace : {}/mon-espace?n={link}",
+                    self.public_url
+                ));
+            }
             let token = store::optout::sms_opt_out_token(db.pool(), &m.recipient).await?;
             rendition
                 .body

@@ -24,6 +24,8 @@ pub const SESSION_COOKIE: &str = "passerelle_session";
 pub const CSRF_COOKIE: &str = "passerelle_csrf";
 /// Largest urlencoded form accepted (every text field has its own, much smaller, limit): 256 KiB.
 pub const MAX_FORM_BYTES: usize = 256 * 1024;
+/// The session cookie of a person followed in their space (`/mon-espace`): another principal, another cookie.
+pub const PERSON_COOKIE: &str = "passerelle_personne";
 
 pub struct CurrentUser {
     pub user: User,
@@ -37,6 +39,8 @@ pub struct CurrentUser {
 pub struct Ctx {
     pub csrf: String,
     pub current: Option<Arc<CurrentUser>>,
+    /// A person signed in to their space; only resolved under `/mon-espace`, never a way into agents' pages.
+    pub person: Option<Arc<store::msj::space::PersonSession>>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub path: String,
@@ -218,12 +222,22 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
         }
     }
 
+    let mut person = None;
+    if path == "/mon-espace" || path.starts_with("/mon-espace/") {
+        if let Some(token) = cookie_value(&req, PERSON_COOKIE) {
+            person = store::msj::space::find_session(&state.db, &token, now)
+                .await?
+                .map(Arc::new);
+        }
+    }
+
     let mut set_cookie = None;
     let anon_cookie = cookie_value(&req, CSRF_COOKIE);
-    let csrf = match (&current, &anon_cookie) {
-        (Some(cu), _) => cu.session.csrf_token.clone(),
-        (None, Some(c)) => c.clone(),
-        (None, None) => {
+    let csrf = match (&person, &current, &anon_cookie) {
+        (Some(p), _, _) => p.csrf_token.clone(),
+        (None, Some(cu), _) => cu.session.csrf_token.clone(),
+        (None, None, Some(c)) => c.clone(),
+        (None, None, None) => {
             let t = store::random_token();
             let secure = if state.config.secure_cookies {
                 "; Secure"
@@ -240,6 +254,7 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
     let ctx = Ctx {
         csrf: csrf.clone(),
         current,
+        person,
         ip,
         user_agent,
         path: path.clone(),
@@ -281,7 +296,7 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
         };
         let valid = submitted.is_some_and(|s| constant_time_eq(&s, &csrf))
             // An anonymous form needs its double-submit cookie: a forged cross-site post has none.
-            && (ctx.current.is_some() || anon_cookie.is_some());
+            && (ctx.current.is_some() || ctx.person.is_some() || anon_cookie.is_some());
         if !valid {
             tracing::warn!(path = %path, "CSRF check failed");
             return Err(AppError::Csrf);

@@ -429,7 +429,7 @@ async fn a_number_used_by_another_service_is_refused_without_saying_why_and_audi
     on_each_backend(|db| async move {
         let w = World::build(db).await;
         // SPIP B types the phone and the APPI number of SPIP A's person.
-        let form = "first_name=Marc&last_name=Petit&birth_date=1985-01-01&phone=06+12+34+56+78&appi_number=A123456&address=1+rue+A&city=Paris";
+        let form = "first_name=Marc&last_name=Petit&birth_date=1985-01-01&phone=06+12+34+56+78&appi_number=20012345A&address=1+rue+A&city=Paris";
         let (status, page) = w.post(Some("cpip_b"), "/msj/personnes/nouvelle", form).await;
         assert_eq!(status, StatusCode::OK, "the form again, with its errors");
         assert!(page.contains("Ce numéro ne peut pas être utilisé ; contactez votre administrateur."));
@@ -445,7 +445,7 @@ async fn a_number_used_by_another_service_is_refused_without_saying_why_and_audi
         let mut answers = vec![];
         for (name, birth) in [("Lefèvre", "02/03/1990"), ("Autre", "01/01/1970")] {
             let csv = format!(
-                "Numéro APPI;Nom;Prénom;Date de naissance;Téléphone;Adresse;Ville\nA123456;{name};Hélène;{birth};;1 rue A;Paris\n"
+                "Numéro APPI;Nom;Prénom;Date de naissance;Téléphone;Adresse;Ville\n20012345A;{name};Hélène;{birth};;1 rue A;Paris\n"
             );
             let err = store::msj::appi_import::import_appi_file(
                 &w.db,

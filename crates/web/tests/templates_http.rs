@@ -223,6 +223,8 @@ async fn a_saved_override_is_used_by_the_send_time_renderer_then_reverted() {
                 last_name: "Lefèvre".into(),
                 birth_date: "1990-03-02".into(),
                 phone: "06 12 34 56 78".into(),
+                // The renderer sends only to the person's current address (see render.rs).
+                email: "helene@example.fr".into(),
                 ..PpsmjInput::default()
             },
             now,

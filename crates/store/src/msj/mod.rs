@@ -20,6 +20,7 @@ pub mod measures;
 pub mod places;
 pub mod ppsmj;
 pub mod retention;
+pub mod space;
 pub mod stats;
 
 use std::fmt;

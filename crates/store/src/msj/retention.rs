@@ -128,6 +128,16 @@ async fn delete_record(tx: &mut Tx<'_>, id: &str) -> Result<()> {
         "DELETE FROM divestments WHERE ppsmj_id = $1",
         "DELETE FROM measure_obligations WHERE measure_id IN (SELECT id FROM measures WHERE ppsmj_id = $1)",
         "DELETE FROM measures WHERE ppsmj_id = $1",
+        // The person's space (migration 0007): codes and their messages, sessions, requests, proofs' metadata.
+        "DELETE FROM outbox WHERE related_type = 'person_code' AND related_id IN \
+         (SELECT id FROM person_codes WHERE ppsmj_id = $1)",
+        "DELETE FROM outbox WHERE related_type = 'appointment_request' AND related_id IN \
+         (SELECT id FROM appointment_requests WHERE ppsmj_id = $1)",
+        "DELETE FROM person_codes WHERE ppsmj_id = $1",
+        "DELETE FROM person_sessions WHERE ppsmj_id = $1",
+        "DELETE FROM person_links WHERE ppsmj_id = $1",
+        "DELETE FROM appointment_requests WHERE ppsmj_id = $1",
+        "DELETE FROM appointment_documents WHERE ppsmj_id = $1",
         // Rebooking links point inside the same record: cut them before deleting.
         "UPDATE appointments SET previous_appointment_id = NULL WHERE ppsmj_id = $1",
         "DELETE FROM appointments WHERE ppsmj_id = $1",

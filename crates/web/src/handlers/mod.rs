@@ -9,6 +9,7 @@ pub mod msj;
 pub mod msj_admin;
 pub mod parquet;
 pub mod satisfaction;
+pub mod space;
 pub mod space_help;
 pub mod space_measure;
 pub mod templates;

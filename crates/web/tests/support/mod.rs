@@ -235,8 +235,8 @@ impl World {
         orgs::link(&db, &Actor::system("test"), &spip_b, &tj_b)
             .await
             .unwrap();
-        let a = objects(&db, &spip_a, "06 12 34 56 78", "A123456").await;
-        let b = objects(&db, &spip_b, "06 98 76 54 32", "B654321").await;
+        let a = objects(&db, &spip_a, "06 12 34 56 78", "20012345A").await;
+        let b = objects(&db, &spip_b, "06 98 76 54 32", "19965432B").await;
         let spec: [(&'static str, Role, &String); 14] = [
             ("cpip_a", Role::Cpip, &spip_a),
             ("dpip_a", Role::Dpip, &spip_a),

@@ -406,6 +406,8 @@ pub struct AppointmentPage {
     pub may_record: bool,
     pub error: Option<String>,
     pub messages: Vec<MsgRow>,
+    /// Proofs the person sent from their space.
+    pub documents: Vec<crate::handlers::space::AgentDocRow>,
 }
 
 async fn appointment_page(
@@ -478,6 +480,7 @@ async fn appointment_page(
         may_record: may && booked && a.starts_at <= now,
         error,
         messages,
+        documents: crate::handlers::space::agent_document_rows(st, scope, id).await?,
     })
 }
 
@@ -615,6 +618,12 @@ pub struct QueuePage {
     pub ctx: PageCtx,
     pub rows: Vec<QueueRow>,
     pub may_record: bool,
+    /// Open change requests made by people in their space.
+    pub requests: Vec<crate::handlers::space::AgentRequestRow>,
+    pub requests_caption: &'static str,
+    pub requests_show_person: bool,
+    pub requests_back: &'static str,
+    pub may_answer: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -647,10 +656,17 @@ pub async fn queue(
     let mut ctx = PageCtx::new(&auth.1, "À traiter");
     if q.info == "resultat" {
         ctx = ctx.with_notice("success", "Résultat du rendez-vous enregistré.");
+    } else if q.info == "demande-refusee" {
+        ctx = ctx.with_notice("success", "Refus envoyé à la personne.");
     }
     page(QueuePage {
         ctx,
         rows,
         may_record: super::may_change(auth.user().role),
+        requests: crate::handlers::space::agent_queue_rows(&st, scope).await?,
+        requests_caption: "Demandes de changement de rendez-vous",
+        requests_show_person: true,
+        requests_back: "a-traiter",
+        may_answer: super::may_change(auth.user().role),
     })
 }

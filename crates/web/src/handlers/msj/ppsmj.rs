@@ -545,6 +545,12 @@ pub struct ShowPage {
     pub measures: Vec<super::measures::MeasureRow>,
     /// The file's own organisation, with a role that manages files (the policy's `ManageFile`).
     pub may_divest: bool,
+    /// Confirmations and change requests the person made in their space.
+    pub requests: Vec<crate::handlers::space::AgentRequestRow>,
+    pub requests_caption: &'static str,
+    pub requests_show_person: bool,
+    pub requests_back: &'static str,
+    pub may_answer: bool,
 }
 
 pub fn kind_label(kind: &str) -> &'static str {
@@ -584,6 +590,7 @@ fn info_notice(code: &str) -> Option<(&'static str, String)> {
         "mesure_ajoutee" => "Mesure ajoutée. La personne la verra expliquée dans son espace.",
         "mesure_modifiee" => "Mesure modifiée.",
         "mesure_supprimee" => "Mesure supprimée.",
+        "demande-refusee" => "Refus envoyé à la personne.",
         _ => return None,
     };
     Some(("success", text.to_string()))
@@ -626,6 +633,39 @@ fn history_text(
         .unwrap_or_else(|| "rendez-vous".into());
     match h.action.as_str() {
         "ppsmj.create" => "Dossier créé".into(),
+        "ppsmj.update" if details["by"] == "person" => {
+            let fields: Vec<&str> = details["changed"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| match f.as_str()? {
+                            "phone" => Some("numéro de portable"),
+                            "email" => Some("adresse e-mail"),
+                            "language" => Some("langue des messages"),
+                            "email_reminders" => Some("rappels par e-mail"),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "Modifié par la personne dans son espace : {}",
+                fields.join(", ")
+            )
+        }
+        "appointment.person_confirm" => format!("La personne confirme sa venue : {appt}"),
+        "appointment.person_change_request" => format!(
+            "La personne demande un changement : {appt} — motif : {}",
+            details["reason"].as_str().unwrap_or("")
+        ),
+        "appointment.person_document" => {
+            format!("La personne envoie un justificatif : {appt}")
+        }
+        "appointment.document_seen" => format!("Justificatif vu : {appt}"),
+        "appointment.change_refused" => format!(
+            "Demande de changement refusée : {appt} — réponse : {}",
+            details["answer"].as_str().unwrap_or("")
+        ),
         "ppsmj.update" => {
             let n = details["changed"].as_array().map(|a| a.len()).unwrap_or(0);
             format!("Dossier modifié ({n} champ(s))")
@@ -777,7 +817,11 @@ pub(crate) async fn show_page(
         .rev()
         .map(|h| HistRow {
             at: datetime_fr(h.at),
-            who: h.actor_label.clone(),
+            who: if h.actor_label.starts_with("personne:") {
+                "La personne (son espace)".into()
+            } else {
+                h.actor_label.clone()
+            },
             what: history_text(h, &appt_labels, &org_names),
         })
         .collect();
@@ -856,6 +900,11 @@ pub(crate) async fn show_page(
         may_divest: auth
             .scope()
             .allows(store::Action::ManageFile, &p.organisation_id),
+        requests: crate::handlers::space::agent_rows_for_ppsmj(st, auth.scope(), &p.id).await?,
+        requests_caption: "Demandes faites par la personne dans son espace",
+        requests_show_person: false,
+        requests_back: "personne",
+        may_answer: may_change,
     })
 }
 
