@@ -110,11 +110,84 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match rt.block_on(run(cli)) {
+    let code = match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("erreur : {e:#}");
             ExitCode::FAILURE
+        }
+    };
+    // After a forced stop, tasks still running are abandoned rather than awaited.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+/// SIGTERM (sent by systemd, Docker, Kubernetes and every PaaS to stop a process) and SIGINT (ctrl-c). The
+/// handlers are installed at once, so a signal arriving before anybody waits is not lost.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate()).context("signal SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("signal SIGINT")?,
+        })
+    }
+
+    /// The name of the next signal received.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// Runs `work` until it ends or a stop signal arrives. At the signal, `stop` is set: `work` must then stop taking
+/// new work (HTTP listener closed, no new outbox batch) and finish what it holds. It gets `grace` for that; the
+/// exit code is 0 when it finished in time, 1 when the process had to give up on it (or a second signal came).
+async fn run_until_signal(
+    mut signals: StopSignals,
+    work: tokio::task::JoinHandle<Result<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    grace: std::time::Duration,
+) -> Result<ExitCode> {
+    let mut work = work;
+    let signal = tokio::select! {
+        done = &mut work => {
+            // Ended on its own (an error, since serving and the worker loop run until stopped).
+            let _ = stop.send(true);
+            done.context("tâche interrompue")??;
+            return Ok(ExitCode::SUCCESS);
+        }
+        signal = signals.next() => signal,
+    };
+    tracing::info!(
+        signal,
+        grace_secs = grace.as_secs(),
+        "stopping: no new requests, finishing those in flight and the current outbox batch"
+    );
+    let _ = stop.send(true);
+    tokio::select! {
+        done = &mut work => {
+            done.context("tâche interrompue")??;
+            tracing::info!("stopped cleanly");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ = tokio::time::sleep(grace) => {
+            eprintln!(
+                "Arrêt forcé : le travail en cours n'était pas terminé après {} s (PASSERELLE_SHUTDOWN_SECS).",
+                grace.as_secs()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        again = signals.next() => {
+            eprintln!("Arrêt immédiat : second signal {again} reçu pendant l'arrêt.");
+            Ok(ExitCode::FAILURE)
         }
     }
 }
@@ -175,7 +248,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { no_worker } => {
             let config = Config::from_env(Mode::Serve)?;
             let db = open_db(&config).await?;
-            serve(db, config, !no_worker).await?;
+            return serve(db, config, !no_worker).await;
         }
         Command::Demo { no_worker } => {
             let config = Config::from_env(Mode::Demo)?;
@@ -185,13 +258,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             demo_msj::seed(&db, &orgs).await?;
             demo_parquet::seed(&db, &orgs).await?;
             demo_measures::seed_demo_measures(&db, store::now()).await?;
-            serve(db, config, !no_worker).await?;
+            return serve(db, config, !no_worker).await;
         }
         Command::Worker => {
             let config = Config::from_env(Mode::Serve)?;
+            let grace = grace_from_env()?;
             let db = open_db(&config).await?;
-            let (_tx, rx) = tokio::sync::watch::channel(false);
-            worker(db, config, rx).await?;
+            let signals = StopSignals::install()?;
+            let (stop, rx) = tokio::sync::watch::channel(false);
+            let work = tokio::spawn({
+                let db = db.clone();
+                async move { worker(db, config, rx).await }
+            });
+            let code = run_until_signal(signals, work, stop, grace).await?;
+            if code == ExitCode::SUCCESS {
+                db.close().await;
+            }
+            return Ok(code);
         }
         Command::Migrate => {
             let config = Config::from_env(Mode::Demo)?;
@@ -212,13 +295,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(db: Db, config: Config, with_worker: bool) -> Result<()> {
+fn grace_from_env() -> Result<std::time::Duration> {
+    Ok(std::time::Duration::from_secs(
+        web::config::shutdown_secs_from_env()?,
+    ))
+}
+
+/// Serves HTTP (and the worker unless `--no-worker`) until SIGTERM or SIGINT, then stops gracefully: the listener
+/// is closed at once, requests in flight and the current outbox batch get `PASSERELLE_SHUTDOWN_SECS` to finish.
+async fn serve(db: Db, config: Config, with_worker: bool) -> Result<ExitCode> {
+    let grace = grace_from_env()?;
+    let signals = StopSignals::install()?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("impossible d'écouter sur {}", config.bind))?;
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let worker_handle = with_worker.then(|| {
-        let (db, config, rx) = (db.clone(), config.clone(), shutdown_rx.clone());
+        let (db, config, rx) = (db.clone(), config.clone(), stop_rx.clone());
         tokio::spawn(async move {
             if let Err(e) = worker(db, config, rx).await {
                 tracing::error!(error = %e, "worker stopped");
@@ -244,20 +337,27 @@ async fn serve(db: Db, config: Config, with_worker: bool) -> Result<()> {
         },
         db.backend().as_str()
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        let _ = shutdown_tx.send(true);
-    })
-    .await?;
-    if let Some(h) = worker_handle {
-        let _ = h.await;
+    let mut http_stop = stop_rx;
+    let work = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|stopping| *stopping).await;
+        })
+        .await?;
+        if let Some(h) = worker_handle {
+            let _ = h.await;
+        }
+        Ok(())
+    });
+    let code = run_until_signal(signals, work, stop, grace).await?;
+    if code == ExitCode::SUCCESS {
+        // After a forced stop a request may still hold the connection: closing would wait for it.
+        db.close().await;
     }
-    db.close().await;
-    Ok(())
+    Ok(code)
 }
 
 /// The channels messages leave through, from the configuration.

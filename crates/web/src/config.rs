@@ -90,6 +90,23 @@ fn quiet_hours_from_env() -> Result<Option<domain::QuietHours>, ConfigError> {
     }
 }
 
+/// After SIGTERM/SIGINT: seconds left to in-flight requests and the current outbox batch before the process gives
+/// up on them (`PASSERELLE_SHUTDOWN_SECS`, default 30). Read by the binary only, so it is not a [`Config`] field.
+pub fn shutdown_secs_from_env() -> Result<u64, ConfigError> {
+    match var("PASSERELLE_SHUTDOWN_SECS") {
+        None => Ok(30),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or(ConfigError {
+                var: "PASSERELLE_SHUTDOWN_SECS",
+                reason: "nombre entier de secondes entre 1 et 3600 attendu".into(),
+            }),
+    }
+}
+
 fn required(name: &'static str) -> Result<String, ConfigError> {
     var(name).ok_or(ConfigError {
         var: name,
