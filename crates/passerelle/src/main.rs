@@ -1,6 +1,7 @@
 //! `passerelle`: one binary for Mon Suivi Justice and Info Parquet. Thin: parse the command line and the
 //! configuration, then hand over to the library crates.
 
+mod backup;
 mod demo;
 mod demo_measures;
 mod demo_msj;
@@ -50,6 +51,19 @@ enum Command {
     Import {
         #[command(subcommand)]
         what: ImportKind,
+    },
+    /// Back up a SQLite database and the attachments into a new directory, while the service runs (with
+    /// PostgreSQL: explains pg_dump). The encryption key is not copied: back it up separately.
+    Backup {
+        /// A new (or empty) directory.
+        dir: PathBuf,
+    },
+    /// Restore a backup made by `passerelle backup` (service stopped). Refuses to replace a database holding data
+    /// without --force; what it replaces is kept aside, renamed `….avant-restauration-<date>`.
+    Restore {
+        dir: PathBuf,
+        #[arg(long)]
+        force: bool,
     },
     /// Manage agents' accounts.
     User {
@@ -285,6 +299,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let config = Config::from_env(Mode::Demo)?;
             let db = open_db(&config).await?;
             return import(&db, what).await;
+        }
+        Command::Backup { dir } => {
+            let config = Config::from_env(Mode::Demo)?;
+            return backup::backup(&config, &dir).await;
+        }
+        Command::Restore { dir, force } => {
+            let config = Config::from_env(Mode::Demo)?;
+            return backup::restore(&config, &dir, force).await;
         }
         Command::User { action } => {
             let config = Config::from_env(Mode::Demo)?;
