@@ -234,7 +234,7 @@ fn key_note(config: &Config) -> String {
 
 /// `passerelle backup DIR`.
 pub async fn backup(config: &Config, dest: &Path) -> Result<ExitCode> {
-    let Some(db_path) = sqlite_file(&config.database_url) else {
+    let Some(db_path) = sqlite_file(config.database_url.expose()) else {
         eprintln!("{PG_BACKUP}");
         return Ok(ExitCode::FAILURE);
     };
@@ -318,7 +318,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// `passerelle restore DIR [--force]`. The service must be stopped.
 pub async fn restore(config: &Config, src: &Path, force: bool) -> Result<ExitCode> {
-    let Some(db_path) = sqlite_file(&config.database_url) else {
+    let Some(db_path) = sqlite_file(config.database_url.expose()) else {
         eprintln!("{PG_RESTORE}");
         return Ok(ExitCode::FAILURE);
     };

@@ -207,7 +207,7 @@ async fn run_until_signal(
 }
 
 async fn open_db(config: &Config) -> Result<Db> {
-    if config.database_url.starts_with("sqlite:") {
+    if config.database_url.expose().starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!(
                 "impossible de créer le dossier de données {}",
@@ -215,12 +215,14 @@ async fn open_db(config: &Config) -> Result<Db> {
             )
         })?;
     }
-    let db = Db::connect(&config.database_url).await.with_context(|| {
-        format!(
-            "connexion à la base de données impossible ({})",
-            store::redact_url(&config.database_url)
-        )
-    })?;
+    let db = Db::connect(config.database_url.expose())
+        .await
+        .with_context(|| {
+            format!(
+                "connexion à la base de données impossible ({})",
+                store::redact_url(config.database_url.expose())
+            )
+        })?;
     let applied = db
         .migrate()
         .await
@@ -385,7 +387,7 @@ async fn serve(db: Db, config: Config, with_worker: bool) -> Result<ExitCode> {
 /// The channels messages leave through, from the configuration.
 fn channels(config: &Config) -> Result<messaging::Channels> {
     let email = match &config.smtp_url {
-        Some(url) => messaging::EmailChannel::smtp(url, &config.mail_from)
+        Some(url) => messaging::EmailChannel::smtp(url.expose(), &config.mail_from)
             .map_err(|e| anyhow::anyhow!("PASSERELLE_SMTP_URL invalide : {e}"))?,
         None => messaging::EmailChannel::demo(),
     };
@@ -396,7 +398,7 @@ fn channels(config: &Config) -> Result<messaging::Channels> {
             api_key,
             sender,
             ..
-        } => Box::new(messaging::Brevo::new(base_url, api_key, sender)),
+        } => Box::new(messaging::Brevo::new(base_url, api_key.expose(), sender)),
         web::config::SmsConfig::LinkMobility {
             base_url,
             username,
@@ -408,7 +410,7 @@ fn channels(config: &Config) -> Result<messaging::Channels> {
         } => Box::new(messaging::LinkMobility::new(
             base_url,
             username,
-            password,
+            password.expose(),
             platform_id,
             platform_partner_id,
             sender,

@@ -24,7 +24,7 @@ const MAX: u64 = 1024 * 1024;
 fn config(dir: &Path) -> Config {
     Config {
         mode: Mode::Demo,
-        database_url: String::new(),
+        database_url: Default::default(),
         bind: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
         public_url: "http://localhost".into(),

@@ -75,7 +75,7 @@ fn state(db: &Db) -> AppState {
         db.clone(),
         Config {
             mode: Mode::Demo,
-            database_url: String::new(),
+            database_url: Default::default(),
             bind: "127.0.0.1:0".parse().unwrap(),
             data_dir: std::env::temp_dir(),
             public_url: "http://localhost".into(),
