@@ -65,6 +65,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Attachments' encryption keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Manage agents' accounts.
     User {
         #[command(subcommand)]
@@ -87,6 +92,13 @@ enum ImportKind {
         #[arg(long)]
         organisation: String,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Re-encrypt every attachment still under an older key (PASSERELLE_ENCRYPTION_OLD_KEYS) with the current key
+    /// (PASSERELLE_ENCRYPTION_KEY). Can run while the service runs; run it again after an interruption.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -309,6 +321,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Restore { dir, force } => {
             let config = Config::from_env(Mode::Demo)?;
             return backup::restore(&config, &dir, force).await;
+        }
+        Command::Keys {
+            action: KeysAction::Rotate,
+        } => {
+            let config = Config::from_env(Mode::Demo)?;
+            return rotate_keys(&config).await;
         }
         Command::User { action } => {
             let config = Config::from_env(Mode::Demo)?;
@@ -630,6 +648,57 @@ async fn import_appi(db: &Db, file: &Path, organisation: &str) -> Result<ExitCod
         }
         Err(ImportError::Other(e)) => Err(anyhow::anyhow!("{e}")),
     }
+}
+
+/// `passerelle keys rotate`: every object still under an older master key is encrypted again under the current one.
+async fn rotate_keys(config: &Config) -> Result<ExitCode> {
+    let key_set = std::env::var(files::crypto::KEY_ENV).is_ok_and(|v| !v.trim().is_empty());
+    if !key_set && !config.data_dir.join(files::crypto::KEY_FILE).is_file() {
+        bail!(
+            "aucune clé de chiffrement : définissez {} (la nouvelle clé) et {} (les anciennes)",
+            files::crypto::KEY_ENV,
+            files::crypto::OLD_KEYS_ENV
+        );
+    }
+    let store = files::FileStore::from_env(&config.data_dir, true)
+        .context("stockage des pièces jointes")?;
+    let keys = store.keys().await?;
+    let pb = progress(keys.len(), "Rechiffrement");
+    let (mut rewritten, mut current, mut failed) = (0usize, 0usize, Vec::new());
+    for (i, key) in keys.iter().enumerate() {
+        match store.reencrypt(key).await {
+            Ok(true) => rewritten += 1,
+            Ok(false) => current += 1,
+            Err(e) => failed.push((key, e)),
+        }
+        pb.set_position(i as u64 + 1);
+    }
+    pb.finish_and_clear();
+    println!(
+        "{rewritten} pièce(s) jointe(s) rechiffrée(s) avec la clé actuelle (identifiant {}), {current} déjà à jour.",
+        store.current_key_id()
+    );
+    if failed.is_empty() {
+        println!(
+            "Toutes les pièces jointes utilisent la clé actuelle : les anciennes clés peuvent être retirées de {}              (gardez-les avec les sauvegardes qui en ont besoin).",
+            files::crypto::OLD_KEYS_ENV
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("{} pièce(s) jointe(s) non rechiffrée(s) :", failed.len());
+    for (key, e) in failed.iter().take(200) {
+        eprintln!("  {key} : {e}");
+    }
+    if failed
+        .iter()
+        .any(|(_, e)| matches!(e, files::FileError::Crypto(files::CryptoError::UnknownKey)))
+    {
+        eprintln!(
+            "Une clé inconnue signifie que l'ancienne clé manque : ajoutez-la à {}, puis relancez la commande.",
+            files::crypto::OLD_KEYS_ENV
+        );
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 /// The demo needs the Hauts-de-Seine sample of the jurisdictions table and, when installed, the communes list.
