@@ -225,8 +225,8 @@ fn key_note(config: &Config) -> String {
     format!(
         "La clé de chiffrement des pièces jointes N'EST PAS dans cette sauvegarde (une sauvegarde volée ne doit pas \
          suffire à lire les pièces jointes). Elle se trouve dans la variable d'environnement \
-         PASSERELLE_ENCRYPTION_KEY du service (production) ou, en démonstration sans cette variable, dans le fichier \
-         {}. Sauvegardez-la séparément, dans un coffre à secrets, et jamais au même endroit que cette sauvegarde : \
+         PASSERELLE_ENCRYPTION_KEY du service (production ; pendant un changement de clé, les anciennes sont dans \
+         PASSERELLE_ENCRYPTION_OLD_KEYS) ou, en démonstration sans cette variable, dans le fichier {}. Sauvegardez-la séparément, dans un coffre à secrets, et jamais au même endroit que cette sauvegarde : \
          sans elle, les pièces jointes restaurées sont illisibles.",
         config.data_dir.join(files::crypto::KEY_FILE).display()
     )

@@ -87,12 +87,37 @@ fn wait_exit(child: &mut Child, within: Duration) -> (ExitStatus, Duration) {
     }
 }
 
+/// Reads one HTTP/1.1 response with a Content-Length body; returns its status line.
+fn read_response(s: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).expect("response head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("content-length");
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    head.lines().next().unwrap().to_string()
+}
+
 /// A login form posted slowly: headers and half the body now, the rest later. The CSRF middleware reads the
-/// whole form before answering, so the request is in flight until the rest arrives.
+/// whole form before answering, so the request is in flight until the rest arrives. A first request on the same
+/// (kept-alive) connection makes sure the server has accepted it before the signal is sent.
 fn start_slow_post(addr: SocketAddr) -> (TcpStream, &'static [u8]) {
     let body: &[u8] = b"email=a%40b.fr&password=xxxxxxxxxxxx&csrf_token=abc";
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(s, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    assert!(read_response(&mut s).contains(" 200 "));
     write!(
         s,
         "POST /connexion HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
@@ -189,10 +214,25 @@ fn the_worker_alone_stops_on_sigint_and_sigterm_with_exit_code_0() {
     for signal in ["TERM", "INT"] {
         let dir = store::testing::TempDir::new();
         let env = serve_env(&dir.0);
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.push(("RUST_LOG", "info"));
         let mut child = start(&dir.0, free_addr(), &["worker"], &env);
-        // The worker has no port: wait until its first daily jobs have run (the database exists and is migrated).
-        std::thread::sleep(Duration::from_secs(2));
+        // The worker has no port: wait until it says its first daily jobs have run.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("daily jobs run") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(120))
+            .expect("the worker did not run its daily jobs");
         assert!(
             child.try_wait().unwrap().is_none(),
             "the worker stopped by itself"
