@@ -396,3 +396,22 @@ pub async fn restore(config: &Config, src: &Path, force: bool) -> Result<ExitCod
     );
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sqlite_files_are_backed_up_by_the_command() {
+        assert_eq!(
+            sqlite_file("sqlite://./passerelle-data/passerelle.db?mode=rwc"),
+            Some(PathBuf::from("./passerelle-data/passerelle.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:/var/lib/passerelle/p.db"),
+            Some(PathBuf::from("/var/lib/passerelle/p.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://app:pw@db/passerelle"), None);
+    }
+}
