@@ -12,7 +12,8 @@
 //! chunk i = XChaCha20-Poly1305(DEK, nonce = prefix ‖ i as u32 BE ‖ last flag, aad = header)(plaintext ≤ 64 KiB)
 //! ```
 //!
-//! The master key id lets a future key rotation keep older keys for reading.
+//! The master key id lets a rotation keep older keys for reading: the keyring's first key encrypts new files, all
+//! of its keys decrypt, and `FileStore::reencrypt` moves a file to the first key.
 
 use std::fmt;
 use std::io::Write;
@@ -34,6 +35,8 @@ pub const HEADER_LEN: usize = 8 + 8 + 4 + 24 + 32 + TAG + PREFIX;
 
 pub const KEY_ENV: &str = "PASSERELLE_ENCRYPTION_KEY";
 pub const KEY_FILE: &str = "encryption.key";
+/// Older master keys, still read (comma- or space-separated base64), during and until the end of a rotation.
+pub const OLD_KEYS_ENV: &str = "PASSERELLE_ENCRYPTION_OLD_KEYS";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -41,6 +44,8 @@ pub enum KeyError {
     BadEnv,
     #[error("variable d'environnement {KEY_ENV} obligatoire avec `serve` (32 octets aléatoires en base64)")]
     Missing,
+    #[error("variable d'environnement {OLD_KEYS_ENV} invalide : clés de 32 octets encodées en base64, séparées par des virgules, attendues")]
+    BadOldKeys,
     #[error("fichier de clé {0} invalide : 32 octets encodés en base64 attendus")]
     BadFile(String),
     #[error("fichier de clé {path} illisible ou impossible à créer : {source}")]
@@ -56,7 +61,8 @@ struct MasterKey {
     cipher: XChaCha20Poly1305,
 }
 
-/// The master key(s). The first one encrypts; all of them decrypt (by key id), for a future rotation.
+/// The master key(s). The first one encrypts; all of them decrypt (by key id), so that a rotation can go on while
+/// older files are still read.
 #[derive(Clone)]
 pub struct Keyring {
     keys: Vec<MasterKey>,
@@ -78,17 +84,49 @@ fn decode_key(s: &str) -> Option<[u8; 32]> {
 
 impl Keyring {
     pub fn from_key(key: [u8; 32]) -> Keyring {
-        let id: [u8; 8] = Sha256::new()
-            .chain_update(b"passerelle files master key id\0")
-            .chain_update(key)
-            .finalize()[..8]
-            .try_into()
-            .expect("8 bytes");
-        Keyring {
-            keys: vec![MasterKey {
-                id,
-                cipher: XChaCha20Poly1305::new(&key.into()),
-            }],
+        Keyring::from_keys(key, &[])
+    }
+
+    /// `current` encrypts new files; `current` and `older` decrypt.
+    pub fn from_keys(current: [u8; 32], older: &[[u8; 32]]) -> Keyring {
+        let master = |key: &[u8; 32]| MasterKey {
+            id: Sha256::new()
+                .chain_update(b"passerelle files master key id\0")
+                .chain_update(key)
+                .finalize()[..8]
+                .try_into()
+                .expect("8 bytes"),
+            cipher: XChaCha20Poly1305::new(&(*key).into()),
+        };
+        let mut keys = vec![master(&current)];
+        for k in older {
+            let k = master(k);
+            if !keys.iter().any(|x| x.id == k.id) {
+                keys.push(k);
+            }
+        }
+        Keyring { keys }
+    }
+
+    /// The id (hex) of the key new files are encrypted with; not secret (a hash prefix of the key).
+    pub fn current_id(&self) -> String {
+        hex::encode(self.current().id)
+    }
+
+    /// Whether `id` is the key new files are encrypted with.
+    pub fn is_current(&self, id: &[u8]) -> bool {
+        self.current().id == id
+    }
+
+    /// The older keys from `PASSERELLE_ENCRYPTION_OLD_KEYS`.
+    fn old_keys_from_env() -> Result<Vec<[u8; 32]>, KeyError> {
+        match std::env::var(OLD_KEYS_ENV).ok() {
+            None => Ok(vec![]),
+            Some(v) => v
+                .split([',', ' ', '\n'])
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| decode_key(s).ok_or(KeyError::BadOldKeys))
+                .collect(),
         }
     }
 
@@ -102,9 +140,10 @@ impl Keyring {
     /// The master key from `PASSERELLE_ENCRYPTION_KEY` (base64 of 32 bytes). Without it: in demo mode, the key
     /// kept in `<data_dir>/encryption.key` (created with mode 0600 on first start); in production, an error.
     pub fn load_or_create(data_dir: &Path, demo: bool) -> Result<Keyring, KeyError> {
+        let older = Keyring::old_keys_from_env()?;
         if let Some(v) = std::env::var(KEY_ENV).ok().filter(|v| !v.trim().is_empty()) {
             return decode_key(&v)
-                .map(Keyring::from_key)
+                .map(|k| Keyring::from_keys(k, &older))
                 .ok_or(KeyError::BadEnv);
         }
         if !demo {
@@ -117,7 +156,7 @@ impl Keyring {
         };
         match std::fs::read_to_string(&path) {
             Ok(s) => decode_key(&s)
-                .map(Keyring::from_key)
+                .map(|k| Keyring::from_keys(k, &older))
                 .ok_or_else(|| KeyError::BadFile(path.display().to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(data_dir).map_err(io)?;

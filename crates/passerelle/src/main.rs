@@ -1,6 +1,7 @@
 //! `passerelle`: one binary for Mon Suivi Justice and Info Parquet. Thin: parse the command line and the
 //! configuration, then hand over to the library crates.
 
+mod backup;
 mod demo;
 mod demo_measures;
 mod demo_msj;
@@ -51,6 +52,24 @@ enum Command {
         #[command(subcommand)]
         what: ImportKind,
     },
+    /// Back up a SQLite database and the attachments into a new directory, while the service runs (with
+    /// PostgreSQL: explains pg_dump). The encryption key is not copied: back it up separately.
+    Backup {
+        /// A new (or empty) directory.
+        dir: PathBuf,
+    },
+    /// Restore a backup made by `passerelle backup` (service stopped). Refuses to replace a database holding data
+    /// without --force; what it replaces is kept aside, renamed `….avant-restauration-<date>`.
+    Restore {
+        dir: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Attachments' encryption keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Manage agents' accounts.
     User {
         #[command(subcommand)]
@@ -73,6 +92,13 @@ enum ImportKind {
         #[arg(long)]
         organisation: String,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Re-encrypt every attachment still under an older key (PASSERELLE_ENCRYPTION_OLD_KEYS) with the current key
+    /// (PASSERELLE_ENCRYPTION_KEY). Can run while the service runs; run it again after an interruption.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -110,17 +136,90 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match rt.block_on(run(cli)) {
+    let code = match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("erreur : {e:#}");
             ExitCode::FAILURE
         }
+    };
+    // After a forced stop, tasks still running are abandoned rather than awaited.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+/// SIGTERM (sent by systemd, Docker, Kubernetes and every PaaS to stop a process) and SIGINT (ctrl-c). The
+/// handlers are installed at once, so a signal arriving before anybody waits is not lost.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate()).context("signal SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("signal SIGINT")?,
+        })
+    }
+
+    /// The name of the next signal received.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// Runs `work` until it ends or a stop signal arrives. At the signal, `stop` is set: `work` must then stop taking
+/// new work (HTTP listener closed, no new outbox batch) and finish what it holds. It gets `grace` for that; the
+/// exit code is 0 when it finished in time, 1 when the process had to give up on it (or a second signal came).
+async fn run_until_signal(
+    mut signals: StopSignals,
+    work: tokio::task::JoinHandle<Result<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    grace: std::time::Duration,
+) -> Result<ExitCode> {
+    let mut work = work;
+    let signal = tokio::select! {
+        done = &mut work => {
+            // Ended on its own (an error, since serving and the worker loop run until stopped).
+            let _ = stop.send(true);
+            done.context("tâche interrompue")??;
+            return Ok(ExitCode::SUCCESS);
+        }
+        signal = signals.next() => signal,
+    };
+    tracing::info!(
+        signal,
+        grace_secs = grace.as_secs(),
+        "stopping: no new requests, finishing those in flight and the current outbox batch"
+    );
+    let _ = stop.send(true);
+    tokio::select! {
+        done = &mut work => {
+            done.context("tâche interrompue")??;
+            tracing::info!("stopped cleanly");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ = tokio::time::sleep(grace) => {
+            eprintln!(
+                "Arrêt forcé : le travail en cours n'était pas terminé après {} s (PASSERELLE_SHUTDOWN_SECS).",
+                grace.as_secs()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        again = signals.next() => {
+            eprintln!("Arrêt immédiat : second signal {again} reçu pendant l'arrêt.");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 
 async fn open_db(config: &Config) -> Result<Db> {
-    if config.database_url.starts_with("sqlite:") {
+    if config.database_url.expose().starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!(
                 "impossible de créer le dossier de données {}",
@@ -128,12 +227,14 @@ async fn open_db(config: &Config) -> Result<Db> {
             )
         })?;
     }
-    let db = Db::connect(&config.database_url).await.with_context(|| {
-        format!(
-            "connexion à la base de données impossible ({})",
-            store::redact_url(&config.database_url)
-        )
-    })?;
+    let db = Db::connect(config.database_url.expose())
+        .await
+        .with_context(|| {
+            format!(
+                "connexion à la base de données impossible ({})",
+                store::redact_url(config.database_url.expose())
+            )
+        })?;
     let applied = db
         .migrate()
         .await
@@ -175,7 +276,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { no_worker } => {
             let config = Config::from_env(Mode::Serve)?;
             let db = open_db(&config).await?;
-            serve(db, config, !no_worker).await?;
+            return serve(db, config, !no_worker).await;
         }
         Command::Demo { no_worker } => {
             let config = Config::from_env(Mode::Demo)?;
@@ -185,13 +286,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             demo_msj::seed(&db, &orgs).await?;
             demo_parquet::seed(&db, &orgs).await?;
             demo_measures::seed_demo_measures(&db, store::now()).await?;
-            serve(db, config, !no_worker).await?;
+            return serve(db, config, !no_worker).await;
         }
         Command::Worker => {
             let config = Config::from_env(Mode::Serve)?;
+            let grace = grace_from_env()?;
             let db = open_db(&config).await?;
-            let (_tx, rx) = tokio::sync::watch::channel(false);
-            worker(db, config, rx).await?;
+            let signals = StopSignals::install()?;
+            let (stop, rx) = tokio::sync::watch::channel(false);
+            let work = tokio::spawn({
+                let db = db.clone();
+                async move { worker(db, config, rx).await }
+            });
+            let code = run_until_signal(signals, work, stop, grace).await?;
+            if code == ExitCode::SUCCESS {
+                db.close().await;
+            }
+            return Ok(code);
         }
         Command::Migrate => {
             let config = Config::from_env(Mode::Demo)?;
@@ -203,6 +314,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let db = open_db(&config).await?;
             return import(&db, what).await;
         }
+        Command::Backup { dir } => {
+            let config = Config::from_env(Mode::Demo)?;
+            return backup::backup(&config, &dir).await;
+        }
+        Command::Restore { dir, force } => {
+            let config = Config::from_env(Mode::Demo)?;
+            return backup::restore(&config, &dir, force).await;
+        }
+        Command::Keys {
+            action: KeysAction::Rotate,
+        } => {
+            let config = Config::from_env(Mode::Demo)?;
+            return rotate_keys(&config).await;
+        }
         Command::User { action } => {
             let config = Config::from_env(Mode::Demo)?;
             let db = open_db(&config).await?;
@@ -212,13 +337,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(db: Db, config: Config, with_worker: bool) -> Result<()> {
+fn grace_from_env() -> Result<std::time::Duration> {
+    Ok(std::time::Duration::from_secs(
+        web::config::shutdown_secs_from_env()?,
+    ))
+}
+
+/// Serves HTTP (and the worker unless `--no-worker`) until SIGTERM or SIGINT, then stops gracefully: the listener
+/// is closed at once, requests in flight and the current outbox batch get `PASSERELLE_SHUTDOWN_SECS` to finish.
+async fn serve(db: Db, config: Config, with_worker: bool) -> Result<ExitCode> {
+    let grace = grace_from_env()?;
+    let signals = StopSignals::install()?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("impossible d'écouter sur {}", config.bind))?;
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let worker_handle = with_worker.then(|| {
-        let (db, config, rx) = (db.clone(), config.clone(), shutdown_rx.clone());
+        let (db, config, rx) = (db.clone(), config.clone(), stop_rx.clone());
         tokio::spawn(async move {
             if let Err(e) = worker(db, config, rx).await {
                 tracing::error!(error = %e, "worker stopped");
@@ -244,26 +379,33 @@ async fn serve(db: Db, config: Config, with_worker: bool) -> Result<()> {
         },
         db.backend().as_str()
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        let _ = shutdown_tx.send(true);
-    })
-    .await?;
-    if let Some(h) = worker_handle {
-        let _ = h.await;
+    let mut http_stop = stop_rx;
+    let work = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|stopping| *stopping).await;
+        })
+        .await?;
+        if let Some(h) = worker_handle {
+            let _ = h.await;
+        }
+        Ok(())
+    });
+    let code = run_until_signal(signals, work, stop, grace).await?;
+    if code == ExitCode::SUCCESS {
+        // After a forced stop a request may still hold the connection: closing would wait for it.
+        db.close().await;
     }
-    db.close().await;
-    Ok(())
+    Ok(code)
 }
 
 /// The channels messages leave through, from the configuration.
 fn channels(config: &Config) -> Result<messaging::Channels> {
     let email = match &config.smtp_url {
-        Some(url) => messaging::EmailChannel::smtp(url, &config.mail_from)
+        Some(url) => messaging::EmailChannel::smtp(url.expose(), &config.mail_from)
             .map_err(|e| anyhow::anyhow!("PASSERELLE_SMTP_URL invalide : {e}"))?,
         None => messaging::EmailChannel::demo(),
     };
@@ -274,7 +416,7 @@ fn channels(config: &Config) -> Result<messaging::Channels> {
             api_key,
             sender,
             ..
-        } => Box::new(messaging::Brevo::new(base_url, api_key, sender)),
+        } => Box::new(messaging::Brevo::new(base_url, api_key.expose(), sender)),
         web::config::SmsConfig::LinkMobility {
             base_url,
             username,
@@ -286,7 +428,7 @@ fn channels(config: &Config) -> Result<messaging::Channels> {
         } => Box::new(messaging::LinkMobility::new(
             base_url,
             username,
-            password,
+            password.expose(),
             platform_id,
             platform_partner_id,
             sender,
@@ -496,6 +638,57 @@ async fn import_appi(db: &Db, file: &Path, organisation: &str) -> Result<ExitCod
         }
         Err(ImportError::Other(e)) => Err(anyhow::anyhow!("{e}")),
     }
+}
+
+/// `passerelle keys rotate`: every object still under an older master key is encrypted again under the current one.
+async fn rotate_keys(config: &Config) -> Result<ExitCode> {
+    let key_set = std::env::var(files::crypto::KEY_ENV).is_ok_and(|v| !v.trim().is_empty());
+    if !key_set && !config.data_dir.join(files::crypto::KEY_FILE).is_file() {
+        bail!(
+            "aucune clé de chiffrement : définissez {} (la nouvelle clé) et {} (les anciennes)",
+            files::crypto::KEY_ENV,
+            files::crypto::OLD_KEYS_ENV
+        );
+    }
+    let store = files::FileStore::from_env(&config.data_dir, true)
+        .context("stockage des pièces jointes")?;
+    let keys = store.keys().await?;
+    let pb = progress(keys.len(), "Rechiffrement");
+    let (mut rewritten, mut current, mut failed) = (0usize, 0usize, Vec::new());
+    for (i, key) in keys.iter().enumerate() {
+        match store.reencrypt(key).await {
+            Ok(true) => rewritten += 1,
+            Ok(false) => current += 1,
+            Err(e) => failed.push((key, e)),
+        }
+        pb.set_position(i as u64 + 1);
+    }
+    pb.finish_and_clear();
+    println!(
+        "{rewritten} pièce(s) jointe(s) rechiffrée(s) avec la clé actuelle (identifiant {}), {current} déjà à jour.",
+        store.current_key_id()
+    );
+    if failed.is_empty() {
+        println!(
+            "Toutes les pièces jointes utilisent la clé actuelle : les anciennes clés peuvent être retirées de {} (gardez-les avec les sauvegardes qui en ont besoin).",
+            files::crypto::OLD_KEYS_ENV
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("{} pièce(s) jointe(s) non rechiffrée(s) :", failed.len());
+    for (key, e) in failed.iter().take(200) {
+        eprintln!("  {key} : {e}");
+    }
+    if failed
+        .iter()
+        .any(|(_, e)| matches!(e, files::FileError::Crypto(files::CryptoError::UnknownKey)))
+    {
+        eprintln!(
+            "Une clé inconnue signifie que l'ancienne clé manque : ajoutez-la à {}, puis relancez la commande.",
+            files::crypto::OLD_KEYS_ENV
+        );
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 /// The demo needs the Hauts-de-Seine sample of the jurisdictions table and the communes list (embedded).

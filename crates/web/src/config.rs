@@ -3,6 +3,65 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// A configuration secret (API key, password, webhook secret): `Debug` prints `***` and there is no `Display`, so
+/// neither `{:?}` of the configuration nor a log line can show it; the code that needs the value calls
+/// [`Secret::expose`].
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Secret {
+        Secret(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret(s.to_string())
+    }
+}
+
+/// A URL that may carry a password (database, SMTP): `Debug` prints it with the password replaced by `***`
+/// ([`store::redact_url`]); [`SecretUrl::expose`] gives the whole URL to the code that connects.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", store::redact_url(&self.0))
+    }
+}
+
+impl From<String> for SecretUrl {
+    fn from(s: String) -> SecretUrl {
+        SecretUrl(s)
+    }
+}
+
+impl From<&str> for SecretUrl {
+    fn from(s: &str) -> SecretUrl {
+        SecretUrl(s.to_string())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Production: secrets required, second factor mandatory for admins.
@@ -14,14 +73,14 @@ pub enum Mode {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub mode: Mode,
-    pub database_url: String,
+    pub database_url: SecretUrl,
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
     /// Base URL used in links sent by e-mail and SMS.
     pub public_url: String,
     /// `smtp://user:pass@host:port` (STARTTLS required), `smtps://…` (TLS), or `smtp://host:port?tls=none` for a
     /// relay on loopback. None in demo mode = demo outbox only.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SecretUrl>,
     pub mail_from: String,
     pub secure_cookies: bool,
     pub session_idle_secs: i64,
@@ -45,27 +104,27 @@ pub enum SmsConfig {
     Demo,
     Brevo {
         base_url: String,
-        api_key: String,
+        api_key: Secret,
         sender: String,
-        webhook_secret: String,
+        webhook_secret: Secret,
     },
     LinkMobility {
         base_url: String,
         username: String,
-        password: String,
+        password: Secret,
         platform_id: String,
         platform_partner_id: String,
         sender: String,
-        webhook_secret: String,
+        webhook_secret: Secret,
     },
 }
 
 impl SmsConfig {
     pub fn webhook_secret(&self, provider: &str) -> Option<&str> {
         match (self, provider) {
-            (SmsConfig::Brevo { webhook_secret, .. }, "brevo") => Some(webhook_secret),
+            (SmsConfig::Brevo { webhook_secret, .. }, "brevo") => Some(webhook_secret.expose()),
             (SmsConfig::LinkMobility { webhook_secret, .. }, "linkmobility") => {
-                Some(webhook_secret)
+                Some(webhook_secret.expose())
             }
             _ => None,
         }
@@ -94,6 +153,23 @@ fn quiet_hours_from_env() -> Result<Option<domain::QuietHours>, ConfigError> {
     }
 }
 
+/// After SIGTERM/SIGINT: seconds left to in-flight requests and the current outbox batch before the process gives
+/// up on them (`PASSERELLE_SHUTDOWN_SECS`, default 30). Read by the binary only, so it is not a [`Config`] field.
+pub fn shutdown_secs_from_env() -> Result<u64, ConfigError> {
+    match var("PASSERELLE_SHUTDOWN_SECS") {
+        None => Ok(30),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or(ConfigError {
+                var: "PASSERELLE_SHUTDOWN_SECS",
+                reason: "nombre entier de secondes entre 1 et 3600 attendu".into(),
+            }),
+    }
+}
+
 fn required(name: &'static str) -> Result<String, ConfigError> {
     var(name).ok_or(ConfigError {
         var: name,
@@ -107,18 +183,18 @@ fn sms_from_env(mode: Mode) -> Result<SmsConfig, ConfigError> {
         Some("demo") => Ok(SmsConfig::Demo),
         Some("brevo") => Ok(SmsConfig::Brevo {
             base_url: var("PASSERELLE_BREVO_URL").unwrap_or_else(|| "https://api.brevo.com".into()),
-            api_key: required("PASSERELLE_BREVO_API_KEY")?,
+            api_key: required("PASSERELLE_BREVO_API_KEY")?.into(),
             sender: var("PASSERELLE_SMS_SENDER").unwrap_or_else(|| "JUSTICE".into()),
-            webhook_secret: required("PASSERELLE_SMS_WEBHOOK_SECRET")?,
+            webhook_secret: required("PASSERELLE_SMS_WEBHOOK_SECRET")?.into(),
         }),
         Some("linkmobility") => Ok(SmsConfig::LinkMobility {
             base_url: required("PASSERELLE_LINKMOBILITY_URL")?,
             username: required("PASSERELLE_LINKMOBILITY_USERNAME")?,
-            password: required("PASSERELLE_LINKMOBILITY_PASSWORD")?,
+            password: required("PASSERELLE_LINKMOBILITY_PASSWORD")?.into(),
             platform_id: required("PASSERELLE_LINKMOBILITY_PLATFORM_ID")?,
             platform_partner_id: required("PASSERELLE_LINKMOBILITY_PARTNER_ID")?,
             sender: var("PASSERELLE_SMS_SENDER").unwrap_or_else(|| "JUSTICE".into()),
-            webhook_secret: required("PASSERELLE_SMS_WEBHOOK_SECRET")?,
+            webhook_secret: required("PASSERELLE_SMS_WEBHOOK_SECRET")?.into(),
         }),
         None => Err(ConfigError {
             var: "PASSERELLE_SMS_PROVIDER",
@@ -179,7 +255,7 @@ impl Config {
                 reason: "URL http(s) attendue".into(),
             });
         }
-        let smtp_url = var("PASSERELLE_SMTP_URL");
+        let smtp_url = var("PASSERELLE_SMTP_URL").map(SecretUrl::from);
         if mode == Mode::Serve && smtp_url.is_none() {
             return Err(ConfigError {
                 var: "PASSERELLE_SMTP_URL",
@@ -235,7 +311,7 @@ impl Config {
         };
         Ok(Config {
             mode,
-            database_url,
+            database_url: database_url.into(),
             bind,
             data_dir,
             public_url,

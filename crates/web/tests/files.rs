@@ -24,7 +24,7 @@ const MAX: u64 = 1024 * 1024;
 fn config(dir: &Path) -> Config {
     {
         let mut c = Config::from_env(Mode::Demo).expect("demo config from a clean environment");
-        c.database_url = String::new();
+        c.database_url = Default::default();
         c.bind = "127.0.0.1:0".parse().unwrap();
         c.data_dir = dir.to_path_buf();
         c.public_url = "http://localhost".into();

@@ -73,7 +73,7 @@ async fn agent(db: &Db, email: &str, role: Role, org_id: &str) -> Agent {
 fn state(db: &Db) -> AppState {
     AppState::with_local_files(db.clone(), {
         let mut c = Config::from_env(Mode::Demo).expect("demo config from a clean environment");
-        c.database_url = String::new();
+        c.database_url = Default::default();
         c.bind = "127.0.0.1:0".parse().unwrap();
         c.data_dir = std::env::temp_dir();
         c.public_url = "http://localhost".into();

@@ -87,7 +87,7 @@ fn state(db: &Db) -> AppState {
 fn config() -> Config {
     {
         let mut c = Config::from_env(Mode::Demo).expect("demo config from a clean environment");
-        c.database_url = String::new();
+        c.database_url = Default::default();
         c.bind = "127.0.0.1:0".parse().unwrap();
         c.data_dir = std::env::temp_dir();
         c.public_url = "http://localhost".into();
