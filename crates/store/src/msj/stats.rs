@@ -363,7 +363,7 @@ pub async fn reminders_starts(db: &Db, scope: &Scope) -> Result<Vec<RemindersSta
 }
 
 /// Sets (or, with an empty text, clears) the date `organisation_id` started sending SMS reminders. Local admins of
-/// the organisation and the national admin only; a date that is not `YYYY-MM-DD` (2000–2100) is a field error on
+/// the organisation, the national admin and the system scope (demo, CLI) only; a date that is not `YYYY-MM-DD` (2000–2100) is a field error on
 /// `debut_rappels`.
 pub async fn set_reminders_started_on(
     db: &Db,
@@ -375,8 +375,11 @@ pub async fn set_reminders_started_on(
     if !scope.can_see(organisation_id) {
         return Err(StoreError::NotFound.into());
     }
-    let may = matches!(scope.actor.role, Some(Role::LocalAdmin) | Some(Role::Admin))
-        && scope.can_manage(organisation_id);
+    let may = match scope.actor.role {
+        Some(Role::LocalAdmin) | Some(Role::Admin) => scope.can_manage(organisation_id),
+        Some(_) => false,
+        None => scope.is_national(),
+    };
     if !may {
         return Err(MsjError::Forbidden(
             "Seuls les administrateurs du service peuvent modifier cette date.".into(),

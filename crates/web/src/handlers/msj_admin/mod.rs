@@ -102,7 +102,7 @@ pub fn tiles(role: Role) -> Vec<Tile> {
     });
     tiles.push(Tile {
         title: "Statistiques",
-        text: "Absentéisme par service, agenda, type de rendez-vous et mois ; export CSV.",
+        text: "Absentéisme par service, agenda, type de rendez-vous et mois, effet des rappels SMS ; export CSV.",
         href: "/msj/statistiques",
     });
     tiles.push(Tile {
