@@ -609,10 +609,10 @@ async fn the_statistics_page_and_csv_compare_absenteeism_with_and_without_sms_re
         let html = String::from_utf8_lossy(&body);
         assert!(html.contains("La date de début des rappels SMS a été enregistrée."));
         assert!(html.contains("Effet des rappels SMS"));
-        assert!(html.contains("début des rappels : lundi 1er juin 2020, date saisie"), "{html}");
+        assert!(html.contains("<li>SPIP des Hauts-de-Seine : lundi 1er juin 2020, date saisie</li>"), "{html}");
         // before: with SMS 1 no-show of 2, without 1 of 1; after: with 0 of 2 (1 not entered), without 1 of 2
-        assert!(html.contains("<td>Avant le lundi 1er juin 2020</td>\n        <td>2</td><td>1</td><td>50,0 %</td>\n        <td>1</td><td>1</td><td>100,0 %</td>\n        <td>0</td>"), "{html}");
-        assert!(html.contains("<td>Depuis le lundi 1er juin 2020</td>\n        <td>2</td><td>0</td><td>0,0 %</td>\n        <td>2</td><td>1</td><td>50,0 %</td>\n        <td>1</td>"), "{html}");
+        assert!(html.contains("<td>Avant le lundi 1er juin 2020</td>\n        <td>2</td><td>1</td><td class=\"pa-nowrap\">50,0 %</td>\n        <td>1</td><td>1</td><td class=\"pa-nowrap\">100,0 %</td>\n        <td>0</td>"), "{html}");
+        assert!(html.contains("<td>Depuis le lundi 1er juin 2020</td>\n        <td>2</td><td>0</td><td class=\"pa-nowrap\">0,0 %</td>\n        <td>2</td><td>1</td><td class=\"pa-nowrap\">50,0 %</td>\n        <td>1</td>"), "{html}");
         assert!(html.contains("tabindex=\"0\" role=\"region\""));
         assert!(html.contains("id=\"debut_rappels\""), "the admin gets the form");
         let (_, body, _) = send(&app, get(&format!("/msj/statistiques?{period}"), &dpip)).await;

@@ -455,4 +455,38 @@ mod tests {
         assert_eq!(by_org[1].1.absenteeism(), Some(0.5));
         assert_eq!(Counts::default().absenteeism(), None);
     }
+
+    fn impact_row(month: &str, with_sms: bool, phase: Phase, n: i64, u: i64) -> ImpactRow {
+        ImpactRow {
+            organisation_id: "o".into(),
+            appointment_type_id: "t".into(),
+            month: month.into(),
+            with_sms,
+            phase,
+            counts: Counts {
+                fulfilled: 3,
+                no_show: n,
+                excused: 0,
+            },
+            unrecorded: u,
+        }
+    }
+
+    #[test]
+    fn impact_puts_each_group_side_by_side_and_keeps_unrecorded_outside_the_rate() {
+        let rows = [
+            impact_row("2027-01", true, Phase::Before, 1, 2),
+            impact_row("2027-01", false, Phase::Before, 3, 0),
+            impact_row("2027-02", true, Phase::After, 0, 1),
+        ];
+        let all = compare(&rows, GroupBy::All)[0].1;
+        assert_eq!((all.with_sms.recorded(), all.with_sms.no_show), (7, 1));
+        assert_eq!(all.without_sms.absenteeism(), Some(0.5));
+        assert_eq!(all.unrecorded, 3);
+        let phases = compare_by_phase(&rows);
+        assert_eq!(phases.len(), 2);
+        assert_eq!(phases[1].1, Phase::After);
+        assert_eq!(phases[1].2.without_sms.absenteeism(), None);
+        assert_eq!(compare(&rows, GroupBy::Month).len(), 2);
+    }
 }

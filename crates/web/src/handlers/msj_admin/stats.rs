@@ -113,6 +113,8 @@ pub struct Impact {
     pub total: ImpactLine,
     pub tables: Vec<ImpactTable>,
     pub phases: ImpactTable,
+    /// "Service : date, where it comes from", for the services in the tables.
+    pub start_dates: Vec<String>,
     pub csv_href: String,
     /// Shown to the organisation's local admins and the national admin only.
     pub form: Option<StartForm>,
@@ -359,17 +361,18 @@ async fn impact_section(
             .iter()
             .map(|(org, p, c)| {
                 line(
-                    format!(
-                        "{} (début des rappels : {})",
-                        org_name(org),
-                        start_label(start_of(org))
-                    ),
+                    org_name(org),
                     phase_label(*p, start_of(org).and_then(RemindersStart::date)),
                     c,
                 )
             })
             .collect(),
     };
+    let shown: BTreeSet<&str> = rows.iter().map(|r| r.organisation_id.as_str()).collect();
+    let start_dates = shown
+        .into_iter()
+        .map(|org| format!("{} : {}", org_name(org), start_label(start_of(org))))
+        .collect();
     let form = if is_config_admin(auth.user().role) {
         let orgs: Vec<(String, String)> = managed_msj_orgs(st, auth)
             .await?
@@ -380,7 +383,14 @@ async fn impact_section(
             None
         } else {
             Some(typed.unwrap_or_else(|| {
-                let organisation = orgs[0].0.clone();
+                // The user's own organisation first, else the first one it manages.
+                let own = &auth.user().organisation_id;
+                let organisation = orgs
+                    .iter()
+                    .find(|(id, _)| id == own)
+                    .unwrap_or(&orgs[0])
+                    .0
+                    .clone();
                 StartForm {
                     value: start_of(&organisation)
                         .and_then(|s| s.set_on)
@@ -413,6 +423,7 @@ async fn impact_section(
         total: line("Ensemble".into(), String::new(), &total),
         tables,
         phases,
+        start_dates,
         csv_href: format!("/msj/statistiques/impact.csv?du={from}&au={to}"),
         form,
     })
