@@ -1044,7 +1044,19 @@ async fn impact_compares_absenteeism_with_and_without_sms_before_and_after_remin
         assert_eq!(counts(phases[0].2.without_sms), (0, 0, 0));
         assert_eq!(phases[0].2.without_sms.absenteeism(), None);
         assert_eq!(counts(phases[1].2.without_sms), (2, 3, 0));
-        // Emptying the field goes back to the first sent reminder.
+        // The national admin may set it too; emptying the field goes back to the first sent reminder.
+        let national = crate::org(
+            &db,
+            OrgKind::National,
+            "Administration centrale",
+            "75",
+            "Europe/Paris",
+        )
+        .await;
+        let admin = agent(&db, "admin@justice.test", Role::Admin, &national).await;
+        stats::set_reminders_started_on(&db, &admin, &w.spip92, "2027-06-01", now())
+            .await
+            .unwrap();
         stats::set_reminders_started_on(&db, &w.admin92, &w.spip92, "", now())
             .await
             .unwrap();
