@@ -163,7 +163,7 @@ for (const backend of backends()) {
       }
       await page.goto(app.base + '/msj/statistiques?du=2024-01-01&au=2024-12-31');
       assert.equal(await page.locator('h1').innerText(), 'Statistiques');
-      const monthTable = page.locator('table:has(caption:has-text("par mois"))');
+      const monthTable = page.locator('table:has(caption:has-text("Taux d\'absentéisme par mois"))');
       assert.equal(await monthTable.count(), 1);
       if (backend === 'sqlite') {
         assert.match(await monthTable.innerText(), /janvier 2024\s+0\s+1\s+0\s+100,0 %/);
@@ -184,6 +184,45 @@ for (const backend of backends()) {
       if (backend === 'sqlite') {
         assert.equal(lines.length, 3);
         assert.match(lines[1], /^2024-01;SPIP des Hauts-de-Seine;Salle e2e;Sortie d'audience SPIP;0;1;0;1;100,0$/);
+      }
+    });
+
+    test('the statistics page compares absenteeism with and without SMS reminders, at 360 px too', async () => {
+      await page.goto(app.base + '/msj/statistiques?du=2024-01-01&au=2024-12-31');
+      assert.equal(await page.locator('h2#effet-rappels').innerText(), 'Effet des rappels SMS');
+      const byService = page.locator('table:has(caption:has-text("Effet des rappels SMS par service"))');
+      assert.equal(await byService.count(), 1);
+      const phases = page.locator('table:has(caption:has-text("Avant et après le début des rappels SMS"))');
+      assert.equal(await phases.count(), 1);
+      if (backend === 'sqlite') {
+        // The two 2024 appointments of the imported person (a mobile): 1 no-show of 2 with reminders, nobody
+        // without; 2024 is before the demo SPIP started reminders (six months ago).
+        assert.match(await byService.innerText(), /SPIP des Hauts-de-Seine\s+2\s+1\s+50,0 %\s+0\s+0\s+—\s+0/);
+        assert.match(await phases.innerText(), /Avant le /);
+      }
+      // The local admin may set the start date; saving keeps the figures and says so.
+      assert.equal(await page.locator('#debut_rappels').count(), 1);
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Enregistrer la date")')]);
+      assert.match(await page.locator('.fr-notice, .fr-alert').first().innerText(), /date de début des rappels SMS a été enregistrée/);
+      await checkA11y(page);
+      const size = page.viewportSize();
+      await page.setViewportSize({ width: 360, height: 740 });
+      try {
+        await checkA11y(page);
+        await page.screenshot({ path: path.join(os.tmpdir(), `msj-admin-impact-360-${backend}.png`), fullPage: true });
+      } finally {
+        await page.setViewportSize(size);
+      }
+
+      const csv = await page.request.get(app.base + '/msj/statistiques/impact.csv?du=2024-01-01&au=2024-12-31');
+      assert.equal(csv.status(), 200);
+      const body = await csv.body();
+      assert.deepEqual([...body.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+      const lines = body.subarray(3).toString('utf8').trim().split('\r\n');
+      assert.match(lines[0], /^Mois;Service;Type de rendez-vous;Groupe;Période;Début des rappels;/);
+      if (backend === 'sqlite') {
+        assert.equal(lines.length, 3);
+        assert.match(lines[1], /^2024-01;SPIP des Hauts-de-Seine;Sortie d'audience SPIP;Avec rappels SMS;Avant;\d{4}-\d{2}-\d{2};0;1;0;1;0;100,0$/);
       }
     });
 

@@ -228,6 +228,8 @@ async fn paris_spip(db: &Db) -> Result<()> {
 struct Person {
     id: String,
     referent_scope: usize,
+    /// Can get SMS reminders (a mobile, not refused, no STOP).
+    sms: bool,
 }
 
 pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
@@ -492,6 +494,7 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("demo PPSMJ {i}: {e}"))?;
         people.push(Person {
+            sms: p.sms_possible(),
             id: p.id,
             referent_scope: r,
         });
@@ -523,7 +526,12 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
                 [0, 30][rng.below(2) as usize],
             );
             let roll = rng.below(100);
-            let no_show_rate = if date < six_months_ago { 25 } else { 10 };
+            // Reminders help those who get them: the others stay at the old rate.
+            let no_show_rate = if date < six_months_ago || !person.sms {
+                25
+            } else {
+                10
+            };
             // Work queue: the most recent appointment of a few people was never given an outcome (Kévin Lebrun's
             // among them, for the browser test).
             let unrecorded = k == 0 && (i == 2 || (i % 37 == 5 && queue_done < 5));
@@ -592,6 +600,18 @@ pub async fn seed(db: &Db, orgs: &DemoOrgs) -> Result<()> {
         }
     }
     backfill(db, &appts, &hist, &people, now - 370 * 86_400).await?;
+    // The SPIP and its antennas started SMS reminders six months ago (the before/after split of the statistics).
+    for org in std::iter::once(&orgs.spip).chain(orgs.antennas.iter()) {
+        store::msj::stats::set_reminders_started_on(
+            db,
+            &sys,
+            &org.id,
+            &six_months_ago.to_string(),
+            now,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo reminders start: {e}"))?;
+    }
 
     // Upcoming follow-ups booked by the referents, with their messages, and BEX "sortie d'audience" bookings.
     for (i, person) in people.iter().enumerate().skip(3).take(70) {

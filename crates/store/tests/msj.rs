@@ -873,6 +873,230 @@ async fn statistics_count_no_shows_over_recorded_outcomes_and_sms_reachability()
     .await;
 }
 
+/// A reminder SMS (or e-mail) of an appointment, in the given outbox state.
+async fn reminder_in_outbox(db: &Db, appointment_id: &str, channel: &str, state: &str) {
+    let id = store::outbox::enqueue(
+        db.pool(),
+        &store::outbox::NewMessage {
+            channel: channel.into(),
+            kind: "reminder".into(),
+            organisation_id: None,
+            recipient: "+33611111111".into(),
+            subject: None,
+            body: "Rappel".into(),
+            due_at: now(),
+            related_type: Some("appointment".into()),
+            related_id: Some(appointment_id.into()),
+        },
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE outbox SET state = $1 WHERE id = $2")
+        .bind(state)
+        .bind(&id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+}
+
+fn counts(c: stats::Counts) -> (i64, i64, i64) {
+    (c.fulfilled, c.no_show, c.excused)
+}
+
+#[tokio::test]
+async fn impact_compares_absenteeism_with_and_without_sms_before_and_after_reminders_started() {
+    on_each_backend(|db| async move {
+        let w = world(&db, 1).await;
+        let with_sms = new_ppsmj(&db, &w, "Jean", "Martin", "06 11 11 11 11").await;
+        let no_phone = new_ppsmj(&db, &w, "Léa", "Petit", "").await;
+        let stopped = new_ppsmj(&db, &w, "Noé", "Bernard", "06 33 33 33 33").await;
+        sqlx::query("UPDATE ppsmj SET sms_opt_out_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(&stopped)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        use Outcome::*;
+        // (person, day, outcome; None = never entered, Some(None) = canceled)
+        let plan: Vec<(&str, u32, u32, Option<Option<Outcome>>)> = vec![
+            (&with_sms, 5, 10, Some(Some(Fulfilled))),
+            (&with_sms, 5, 11, Some(Some(NoShow))),
+            (&with_sms, 5, 12, None),
+            (&no_phone, 5, 13, Some(Some(NoShow))),
+            (&no_phone, 5, 14, Some(Some(Fulfilled))),
+            (&stopped, 5, 17, Some(None)),
+            (&with_sms, 6, 14, Some(Some(Fulfilled))),
+            (&with_sms, 6, 15, Some(Some(Fulfilled))),
+            (&with_sms, 6, 16, Some(Some(Excused))),
+            (&no_phone, 6, 17, Some(Some(NoShow))),
+            (&stopped, 6, 18, Some(Some(NoShow))),
+            (&stopped, 6, 21, Some(Some(Fulfilled))),
+            // After `asked_at`: not past, left out even though never entered.
+            (&with_sms, 7, 20, None),
+        ];
+        let recorded_at = ts(2027, 6, 30, 12, 0);
+        let asked_at = ts(2027, 7, 1, 0, 0);
+        let mut ids = vec![];
+        for (who, m, d, outcome) in &plan {
+            let b = appointments::book(
+                &db,
+                &w.cpip92,
+                &free_booking(who, &w, ts(2027, *m, *d, 12, 0)),
+            )
+            .await
+            .unwrap();
+            let id = b.appointment.id;
+            match outcome {
+                Some(Some(o)) => {
+                    appointments::record_outcome(&db, &w.cpip92, &id, *o, recorded_at)
+                        .await
+                        .unwrap();
+                }
+                Some(None) => {
+                    appointments::cancel(&db, &w.cpip92, &id, "", now())
+                        .await
+                        .unwrap();
+                }
+                None => {}
+            }
+            ids.push(id);
+        }
+        let read = || {
+            stats::impact(
+                &db,
+                &w.cpip92,
+                date(2027, 1, 1),
+                date(2027, 12, 31),
+                asked_at,
+            )
+        };
+
+        // No start date and no reminder sent yet: every appointment is in the "unknown" phase.
+        let rows = read().await.unwrap();
+        assert!(rows.iter().all(|r| r.phase == stats::Phase::Unknown));
+        let all = stats::compare(&rows, stats::GroupBy::All)[0].1;
+        assert_eq!(counts(all.with_sms), (3, 1, 1));
+        assert_eq!(counts(all.without_sms), (2, 3, 0));
+        assert_eq!(
+            all.unrecorded, 1,
+            "the past appointment never entered, not the future one"
+        );
+        assert_eq!(all.with_sms.absenteeism(), Some(0.2));
+        assert_eq!(all.without_sms.absenteeism(), Some(0.6));
+
+        // The first reminder SMS actually sent is for the 14 June appointment: a failed SMS and a sent e-mail
+        // of earlier appointments do not count.
+        reminder_in_outbox(&db, &ids[0], "sms", "failed").await;
+        reminder_in_outbox(&db, &ids[1], "email", "sent").await;
+        reminder_in_outbox(&db, &ids[6], "sms", "received").await;
+        reminder_in_outbox(&db, &ids[7], "sms", "sent").await;
+        let starts = stats::reminders_starts(&db, &w.cpip92).await.unwrap();
+        let s92 = starts
+            .iter()
+            .find(|s| s.organisation_id == w.spip92)
+            .unwrap();
+        assert_eq!((s92.set_on, s92.date()), (None, Some(date(2027, 6, 14))));
+        let rows = read().await.unwrap();
+        let phases = stats::compare_by_phase(&rows);
+        assert_eq!(phases.len(), 2);
+        let (org, phase, before) = &phases[0];
+        assert_eq!((org, *phase), (&w.spip92, stats::Phase::Before));
+        assert_eq!(counts(before.with_sms), (1, 1, 0));
+        assert_eq!(counts(before.without_sms), (1, 1, 0));
+        assert_eq!(before.unrecorded, 1);
+        let (_, phase, after) = &phases[1];
+        assert_eq!(*phase, stats::Phase::After);
+        assert_eq!(counts(after.with_sms), (2, 0, 1));
+        assert_eq!(after.with_sms.absenteeism(), Some(0.0));
+        assert_eq!(counts(after.without_sms), (1, 2, 0));
+        assert_eq!(after.unrecorded, 0);
+        let by_month = stats::compare(&rows, stats::GroupBy::Month);
+        assert_eq!(
+            by_month.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>(),
+            ["2027-05", "2027-06"]
+        );
+        let by_type = stats::compare(&rows, stats::GroupBy::AppointmentType);
+        assert_eq!(by_type[0].0, "convocation_suivi_spip");
+
+        // A date entered by the local admin wins over the first sent reminder.
+        assert!(matches!(
+            stats::set_reminders_started_on(&db, &w.cpip92, &w.spip92, "2027-05-13", now()).await,
+            Err(MsjError::Forbidden(_))
+        ));
+        assert!(matches!(
+            stats::set_reminders_started_on(&db, &w.cpip75, &w.spip92, "2027-05-13", now()).await,
+            Err(MsjError::Store(StoreError::NotFound))
+        ));
+        for bad in ["2027-13-01", "01/06/2027", "2027-6-1", "hier"] {
+            match stats::set_reminders_started_on(&db, &w.admin92, &w.spip92, bad, now()).await {
+                Err(MsjError::Invalid(f)) => assert!(f.get("debut_rappels").is_some(), "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let set =
+            stats::set_reminders_started_on(&db, &w.admin92, &w.spip92, " 2027-05-13 ", now())
+                .await
+                .unwrap();
+        assert_eq!(set, Some(date(2027, 5, 13)));
+        let rows = read().await.unwrap();
+        let phases = stats::compare_by_phase(&rows);
+        assert_eq!(counts(phases[0].2.with_sms), (1, 1, 0));
+        assert_eq!(counts(phases[0].2.without_sms), (0, 0, 0));
+        assert_eq!(phases[0].2.without_sms.absenteeism(), None);
+        assert_eq!(counts(phases[1].2.without_sms), (2, 3, 0));
+        // The national admin may set it too; emptying the field goes back to the first sent reminder.
+        let national = crate::org(
+            &db,
+            OrgKind::National,
+            "Administration centrale",
+            "75",
+            "Europe/Paris",
+        )
+        .await;
+        let admin = agent(&db, "admin@justice.test", Role::Admin, &national).await;
+        stats::set_reminders_started_on(&db, &admin, &w.spip92, "2027-06-01", now())
+            .await
+            .unwrap();
+        stats::set_reminders_started_on(&db, &w.admin92, &w.spip92, "", now())
+            .await
+            .unwrap();
+        let starts = stats::reminders_starts(&db, &w.cpip92).await.unwrap();
+        let s92 = starts
+            .iter()
+            .find(|s| s.organisation_id == w.spip92)
+            .unwrap();
+        assert_eq!(s92.date(), Some(date(2027, 6, 14)));
+
+        // The period bounds the local dates; another SPIP sees none of it.
+        let june = stats::impact(
+            &db,
+            &w.cpip92,
+            date(2027, 6, 1),
+            date(2027, 6, 30),
+            asked_at,
+        )
+        .await
+        .unwrap();
+        assert!(june.iter().all(|r| r.month == "2027-06"));
+        assert!(stats::impact(
+            &db,
+            &w.cpip75,
+            date(2027, 1, 1),
+            date(2027, 12, 31),
+            asked_at
+        )
+        .await
+        .unwrap()
+        .is_empty());
+        assert!(stats::reminders_starts(&db, &w.cpip75)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.organisation_id != w.spip92));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn retention_archives_after_twelve_idle_months_then_deletes_six_months_later() {
     on_each_backend(|db| async move {

@@ -466,3 +466,195 @@ async fn appi_upload_with_a_bad_row_imports_nothing_and_reports_the_line() {
     })
     .await;
 }
+
+/// A session with its CSRF token.
+async fn session_with_csrf(db: &Db, email: &str, role: Role, org_id: &str) -> (String, String) {
+    let u = users::create(
+        db,
+        &Actor::system("test"),
+        &NewUser {
+            email: email.into(),
+            first_name: "Camille".into(),
+            last_name: "Test".into(),
+            role,
+            organisation_id: org_id.into(),
+            password_hash: None,
+        },
+    )
+    .await
+    .unwrap();
+    let (token, s) = sessions::create(db, &u.id, Stage::Full, None, None, store::now())
+        .await
+        .unwrap();
+    (format!("passerelle_session={token}"), s.csrf_token)
+}
+
+fn post_form(uri: &str, cookie: &str, csrf: &str, body: &str) -> Request<Body> {
+    Request::post(uri)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("csrf_token={csrf}&{body}")))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_statistics_page_and_csv_compare_absenteeism_with_and_without_sms_reminders_before_and_after(
+) {
+    on_each_backend(|db| async move {
+        let a = org(&db, "SPIP des Hauts-de-Seine").await;
+        let fx = fixture(&db, &a.id).await;
+        let sys = Scope::system("test");
+        // Appointments in 2020 (past whatever the clock says), booked as they were then.
+        let booked_on = chrono::Utc
+            .with_ymd_and_hms(2020, 1, 2, 9, 0, 0)
+            .unwrap()
+            .timestamp();
+        let no_phone = ppsmj::create(
+            &db,
+            &sys,
+            &a.id,
+            &PpsmjInput {
+                first_name: "Léa".into(),
+                last_name: "Petit".into(),
+                birth_date: "1991-01-01".into(),
+                no_phone: true,
+                ..PpsmjInput::default()
+            },
+            booked_on,
+        )
+        .await
+        .unwrap()
+        .id;
+        let plan: [(&str, u32, u32, Option<Outcome>); 8] = [
+            (&fx.ppsmj_id, 3, 2, Some(Outcome::NoShow)),
+            (&fx.ppsmj_id, 3, 3, Some(Outcome::Fulfilled)),
+            (&no_phone, 3, 4, Some(Outcome::NoShow)),
+            (&fx.ppsmj_id, 9, 1, Some(Outcome::Fulfilled)),
+            (&fx.ppsmj_id, 9, 2, Some(Outcome::Fulfilled)),
+            (&fx.ppsmj_id, 9, 3, None),
+            (&no_phone, 9, 4, Some(Outcome::NoShow)),
+            (&no_phone, 9, 7, Some(Outcome::Fulfilled)),
+        ];
+        for (who, m, d, outcome) in plan {
+            let at = chrono_tz::Europe::Paris
+                .with_ymd_and_hms(2020, m, d, 10, 0, 0)
+                .unwrap()
+                .timestamp();
+            let b = appointments::book(
+                &db,
+                &sys,
+                &BookRequest {
+                    ppsmj_id: who.to_string(),
+                    agenda_id: fx.agenda_id.clone(),
+                    appointment_type_id: "convocation_suivi_spip".into(),
+                    when: When::At(at),
+                    now: booked_on,
+                },
+            )
+            .await
+            .unwrap();
+            if let Some(o) = outcome {
+                appointments::record_outcome(&db, &sys, &b.appointment.id, o, at + 3600)
+                    .await
+                    .unwrap();
+            }
+        }
+        let app = web::router(AppState::with_local_files(db.clone(), config()));
+        let (admin, admin_csrf) = session_with_csrf(&db, "la@test.fr", Role::LocalAdmin, &a.id).await;
+        let (dpip, dpip_csrf) = session_with_csrf(&db, "dpip@test.fr", Role::Dpip, &a.id).await;
+        let period = "du=2020-01-01&au=2020-12-31";
+
+        // The start date: a bad one is refused with a French message, an agent may not set it, an admin may.
+        let (status, body, _) = send(
+            &app,
+            post_form(
+                "/msj/statistiques/debut-rappels",
+                &admin,
+                &admin_csrf,
+                &format!("organisation={}&debut_rappels=2020-13-01&{period}", a.id),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("Saisissez une date valide"), "{html}");
+        assert!(html.contains("value=\"2020-13-01\""), "the input is kept");
+        let (status, _, _) = send(
+            &app,
+            post_form(
+                "/msj/statistiques/debut-rappels",
+                &dpip,
+                &dpip_csrf,
+                &format!("organisation={}&debut_rappels=2020-06-01", a.id),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, headers) = send(
+            &app,
+            post_form(
+                "/msj/statistiques/debut-rappels",
+                &admin,
+                &admin_csrf,
+                &format!("organisation={}&debut_rappels=2020-06-01&{period}", a.id),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let location = headers[header::LOCATION].to_str().unwrap().to_string();
+        assert!(location.starts_with("/msj/statistiques?du=2020-01-01&au=2020-12-31&rappels=ok"));
+
+        let (status, body, _) = send(&app, get(&location, &admin)).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("La date de début des rappels SMS a été enregistrée."));
+        assert!(html.contains("Effet des rappels SMS"));
+        assert!(html.contains("<li>SPIP des Hauts-de-Seine : lundi 1er juin 2020, date saisie</li>"), "{html}");
+        // before: with SMS 1 no-show of 2, without 1 of 1; after: with 0 of 2 (1 not entered), without 1 of 2
+        assert!(html.contains("<td>Avant le lundi 1er juin 2020</td>\n        <td>2</td><td>1</td><td class=\"pa-nowrap\">50,0 %</td>\n        <td>1</td><td>1</td><td class=\"pa-nowrap\">100,0 %</td>\n        <td>0</td>"), "{html}");
+        assert!(html.contains("<td>Depuis le lundi 1er juin 2020</td>\n        <td>2</td><td>0</td><td class=\"pa-nowrap\">0,0 %</td>\n        <td>2</td><td>1</td><td class=\"pa-nowrap\">50,0 %</td>\n        <td>1</td>"), "{html}");
+        assert!(html.contains("tabindex=\"0\" role=\"region\""));
+        assert!(html.contains("id=\"debut_rappels\""), "the admin gets the form");
+        let (_, body, _) = send(&app, get(&format!("/msj/statistiques?{period}"), &dpip)).await;
+        assert!(!String::from_utf8_lossy(&body).contains("id=\"debut_rappels\""), "an agent does not");
+
+        let (status, body, headers) =
+            send(&app, get(&format!("/msj/statistiques/impact.csv?{period}"), &dpip)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+        assert!(body.starts_with(b"\xEF\xBB\xBF"));
+        let text = String::from_utf8(body[3..].to_vec()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Mois;Service;Type de rendez-vous;Groupe;Période;Début des rappels;Honorés;Absents;Excusés;Issues renseignées;Issues non renseignées;Taux d'absentéisme (%)",
+                "2020-03;SPIP des Hauts-de-Seine;Convocation de suivi SPIP;Avec rappels SMS;Avant;2020-06-01;1;1;0;2;0;50,0",
+                "2020-03;SPIP des Hauts-de-Seine;Convocation de suivi SPIP;Sans rappels SMS;Avant;2020-06-01;0;1;0;1;0;100,0",
+                "2020-09;SPIP des Hauts-de-Seine;Convocation de suivi SPIP;Avec rappels SMS;Après;2020-06-01;2;0;0;2;1;0,0",
+                "2020-09;SPIP des Hauts-de-Seine;Convocation de suivi SPIP;Sans rappels SMS;Après;2020-06-01;1;1;0;2;0;50,0",
+            ]
+        );
+
+        // Another SPIP sees none of it and may not set its date.
+        let b = org(&db, "SPIP B").await;
+        let (other, other_csrf) = session_with_csrf(&db, "la-b@test.fr", Role::LocalAdmin, &b.id).await;
+        let (_, body, _) =
+            send(&app, get(&format!("/msj/statistiques/impact.csv?{period}"), &other)).await;
+        assert_eq!(String::from_utf8_lossy(&body[3..]).lines().count(), 1);
+        let (_, body, _) = send(&app, get(&format!("/msj/statistiques?{period}"), &other)).await;
+        assert!(!String::from_utf8_lossy(&body).contains("Avant le lundi 1er juin 2020"));
+        let (status, _, _) = send(
+            &app,
+            post_form(
+                "/msj/statistiques/debut-rappels",
+                &other,
+                &other_csrf,
+                &format!("organisation={}&debut_rappels=2021-01-01", a.id),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}

@@ -44,6 +44,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/msj/statistiques", get(stats::page))
         .route("/msj/statistiques.csv", get(stats::csv))
+        .route("/msj/statistiques/impact.csv", get(stats::impact_csv))
+        .route("/msj/statistiques/debut-rappels", post(stats::set_start))
         .route("/msj/import-appi", get(import::form).post(import::upload))
         .route(
             "/msj/personnes/{id}/dessaisissement",
@@ -100,7 +102,7 @@ pub fn tiles(role: Role) -> Vec<Tile> {
     });
     tiles.push(Tile {
         title: "Statistiques",
-        text: "Absentéisme par service, agenda, type de rendez-vous et mois ; export CSV.",
+        text: "Absentéisme par service, agenda, type de rendez-vous et mois, effet des rappels SMS ; export CSV.",
         href: "/msj/statistiques",
     });
     tiles.push(Tile {
