@@ -20,6 +20,7 @@ pub mod insee;
 pub mod measure;
 pub mod names;
 pub mod natinf;
+pub mod opening;
 pub mod phone;
 pub mod referral;
 pub mod siren;
@@ -36,6 +37,7 @@ pub use holidays::{easter_sunday, is_public_holiday, is_working_day, public_holi
 pub use insee::{InseeCode, InseeError};
 pub use measure::{Lang, MeasureKind, ObligationKind};
 pub use natinf::{NatinfCode, NatinfError};
+pub use opening::{check_free_time, OpeningHours, OpeningHoursError, SlotCheck};
 pub use phone::{MobilePhone, PhoneError, PhoneKind, PhoneNumber, Territory};
 pub use referral::{
     referral_transition, AlternativeKind, ClassementCategory, ClassementReason, DecisionKind,

@@ -31,6 +31,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_messaging"),
     migration!(4, "0004_info_parquet"),
     migration!(8, "0008_measures"),
+    migration!(9, "0009_booking_rules"),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.
