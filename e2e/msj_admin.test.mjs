@@ -74,7 +74,7 @@ for (const backend of backends()) {
       await checkA11y(page);
 
       await page.selectOption('#appointment_type_id', 'sortie_audience_spip');
-      await page.selectOption('#weekday', '2');
+      await page.click('label[for="weekday-2"]');
       await page.fill('#start', '09:30');
       await page.fill('#duration_minutes', '30');
       await page.fill('#capacity', '2');

@@ -44,7 +44,9 @@ pub use referral::{
     ReferralDecision, ReferralStatus,
 };
 pub use siren::{Siren, SirenError, Siret};
-pub use slots::{generate_slots, six_months_after, GeneratedSlot, WeeklySlotType};
+pub use slots::{
+    generate_slots, series_starts, six_months_after, GeneratedSlot, SeriesError, WeeklySlotType,
+};
 pub use template::{
     french_date, french_time, sms_segments, SmsEncoding, SmsSegments, Template, TemplateError,
     TemplateVars, Variable,

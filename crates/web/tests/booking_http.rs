@@ -99,7 +99,7 @@ async fn fixture(db: &Db) -> (Fx, String) {
     )
     .await
     .unwrap();
-    places::set_appointment_types(db, &sys, &place.id, &[TYPE])
+    places::set_appointment_types(db, &sys, &place.id, &[TYPE, "sortie_audience_spip"])
         .await
         .unwrap();
     let agenda = agendas::create(db, &sys, &place.id, "Agenda", now)
@@ -425,6 +425,93 @@ async fn a_past_appointment_is_not_canceled_and_a_missed_one_is_replaced_with_a_
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("déjà planifié"));
         assert_eq!(fx.appointments().await.len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn slot_types_are_created_in_bulk_over_weekdays_and_a_time_range() {
+    on_each_backend(|db| async move {
+        let (fx, org) = fixture(&db).await;
+        let admin = agent(&db, "admin@spip92.test", Role::LocalAdmin, &org).await;
+        let uri = format!("/msj/agendas/{}/types-creneaux", fx.agenda);
+        let series = |extra: &str| {
+            format!(
+                "appointment_type_id=sortie_audience_spip&weekday_1=oui&weekday_2=oui&start=09%3A00\
+                 &duration_minutes=30&capacity=1{extra}"
+            )
+        };
+        // An agent may not.
+        let (status, _, _) = post(&fx.st, &fx.token, &fx.csrf, &uri, &series("&end=11%3A00&every=30")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // Refused with the input kept.
+        for (extra, says) in [
+            ("&end=11%3A00&every=0", "intervalle"),
+            ("&end=08%3A00&every=30", "L&#39;heure de fin doit être après"),
+            ("&end=09%3A10&every=30", "plus courte que l&#39;intervalle"),
+        ] {
+            let (status, _, body) = post(&fx.st, &admin.token, &admin.csrf, &uri, &series(extra)).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{extra}");
+            assert!(body.contains(says), "{extra}");
+            assert!(body.contains("id=\"weekday-2\" name=\"weekday_2\" value=\"oui\" checked"));
+            assert!(body.contains("value=\"09:00\""));
+        }
+        let (status, _, body) = post(
+            &fx.st,
+            &admin.token,
+            &admin.csrf,
+            &uri,
+            "appointment_type_id=sortie_audience_spip&start=09%3A00&duration_minutes=30&capacity=1",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("Cochez au moins un jour"));
+        assert!(agendas::list_slot_types(&db, &admin.scope, &fx.agenda)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // Monday and Tuesday, 09:00 to 11:00 every 30 minutes: ten weekly slots.
+        let (status, location, _) = post(
+            &fx.st,
+            &admin.token,
+            &admin.csrf,
+            &uri,
+            &series("&end=11%3A00&every=30"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(location.contains("ok=creneau&semaine="), "{location}");
+        let types = agendas::list_slot_types(&db, &admin.scope, &fx.agenda)
+            .await
+            .unwrap();
+        assert_eq!(types.len(), 10);
+        assert!(types.iter().all(|t| t.duration_minutes == 30));
+        // The week shown holds the first generated slot.
+        let week: chrono::NaiveDate = location.rsplit('=').next().unwrap().parse().unwrap();
+        let first = types
+            .iter()
+            .map(|t| t.weekday)
+            .collect::<std::collections::HashSet<_>>();
+        assert!(first.contains(&chrono::Datelike::weekday(&week)));
+
+        // The single form still works (one weekday, no end).
+        let (status, _, _) = post(
+            &fx.st,
+            &admin.token,
+            &admin.csrf,
+            &uri,
+            "appointment_type_id=sortie_audience_spip&weekday=3&start=14%3A00&duration_minutes=30&capacity=2",
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            agendas::list_slot_types(&db, &admin.scope, &fx.agenda)
+                .await
+                .unwrap()
+                .len(),
+            11
+        );
     })
     .await;
 }
