@@ -90,6 +90,27 @@ for (const backend of backends()) {
       await checkA11y(page);
       await page.screenshot({ path: path.join(os.tmpdir(), `msj-admin-agenda-${backend}.png`), fullPage: true });
 
+      // a series: Thursday and Friday, 14:00 to 15:00 every 30 minutes; an interval of 0 is refused first
+      await page.selectOption('#appointment_type_id', 'sortie_audience_spip');
+      await page.click('label[for="weekday-4"]');
+      await page.click('label[for="weekday-5"]');
+      await page.fill('#start', '14:00');
+      await page.fill('#end', '15:00');
+      await page.fill('#every', '0');
+      await page.fill('#duration_minutes', '30');
+      await page.fill('#capacity', '1');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Ajouter et générer les créneaux")')]);
+      await checkA11y(page);
+      assert.match(await page.locator('#every-erreur').innerText(), /intervalle/);
+      assert.equal(await page.inputValue('#end'), '15:00', 'the input is kept');
+      assert.ok(await page.isChecked('#weekday-5'));
+      await page.fill('#every', '30');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Ajouter et générer les créneaux")')]);
+      assert.match(await page.locator('.fr-alert--success').innerText(), /créneaux des six prochains mois/);
+      const types = await page.locator('table').first().innerText();
+      for (const line of [/Jeudi\s+14h00/, /Jeudi\s+14h30/, /Jeudi\s+15h00/, /Vendredi\s+14h00/, /Vendredi\s+15h00/]) assert.match(types, line);
+      await page.goto(slotWeekUrl);
+
       // close the slot, then change the capacity of another one
       await Promise.all([page.waitForNavigation(), row.locator('button:has-text("Fermer")').click()]);
       assert.match(await page.locator('tr:has-text("09h30")').first().innerText(), /Fermé/i);
