@@ -208,6 +208,24 @@ for (const backend of backends()) {
       }
     });
 
+    test('the local admin sets the opening hours; a wrong range is refused with the input kept', async () => {
+      await visit(page, app.base + '/msj/horaires');
+      await checkA11y(page);
+      assert.equal(await page.inputValue('#opens'), '08:00');
+      assert.equal(await page.inputValue('#closes'), '19:00');
+      assert.ok(await page.isChecked('#j6'), 'Saturday open by default');
+      assert.ok(!(await page.isChecked('#j7')), 'Sunday closed by default');
+      await page.fill('#closes', '07:00');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Enregistrer les horaires")')]);
+      await checkA11y(page);
+      assert.match(await page.locator('#erreur-horaires').innerText(), /fermeture doit être après/);
+      assert.equal(await page.inputValue('#closes'), '07:00');
+      await page.fill('#closes', '18:30');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Enregistrer les horaires")')]);
+      assert.match(await page.locator('.fr-alert--success').innerText(), /Horaires d'ouverture enregistrés/);
+      assert.equal(await page.inputValue('#closes'), '18:30');
+    });
+
     test('the divestment list is accessible', async () => {
       await visit(page, app.base + '/msj/dessaisissements');
       assert.equal(await page.locator('h1').innerText(), 'Dessaisissements');
