@@ -515,3 +515,55 @@ async fn slot_types_are_created_in_bulk_over_weekdays_and_a_time_range() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_outcome_posted_twice_is_recorded_once_and_the_forms_carry_a_token() {
+    on_each_backend(|db| async move {
+        let (fx, _) = fixture(&db).await;
+        let starts = store::now() - 3_600;
+        let booked = appointments::book(
+            &db,
+            &fx.scope,
+            &BookRequest {
+                ppsmj_id: fx.person.clone(),
+                agenda_id: fx.agenda.clone(),
+                appointment_type_id: TYPE.into(),
+                when: When::At(starts),
+                now: starts - 86_400,
+            },
+        )
+        .await
+        .unwrap();
+        let id = booked.appointment.id;
+        let (_, _, queue) = get(&fx.st, &fx.token, "/msj/a-traiter").await;
+        assert!(queue.contains("name=\"jeton\""));
+        let (_, _, page) = get(&fx.st, &fx.token, &format!("/msj/rendez-vous/{id}")).await;
+        assert!(page.contains("name=\"jeton\""));
+        let (status, first, _) = post(
+            &fx.st,
+            &fx.token,
+            &fx.csrf,
+            &format!("/msj/rendez-vous/{id}/resultat"),
+            "outcome=no_show&jeton=o1&retour=a-traiter",
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        // The second click says "excused" but changes nothing: the first result is shown.
+        let (status, second, body) = post(
+            &fx.st,
+            &fx.token,
+            &fx.csrf,
+            &format!("/msj/rendez-vous/{id}/resultat"),
+            "outcome=excused&jeton=o1&retour=a-traiter",
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert_eq!(first, second);
+        assert_eq!(
+            fx.appointments().await[0].state,
+            domain::AppointmentState::NoShow
+        );
+        assert_eq!(fx.messages("no_show").await, 1);
+    })
+    .await;
+}

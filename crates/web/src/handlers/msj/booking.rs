@@ -759,6 +759,8 @@ pub struct QueueRow {
     pub when: String,
     pub type_label: String,
     pub agenda: String,
+    /// One-time token of this row's outcome form.
+    pub jeton: String,
 }
 
 #[derive(Template)]
@@ -794,6 +796,7 @@ pub async fn queue(
             when: when_fr(i.appointment.starts_at, tz),
             type_label: i.appointment_type_label,
             agenda: i.agenda_name,
+            jeton: store::random_token(),
         });
     }
     let mut ctx = PageCtx::new(&auth.1, "À traiter");
