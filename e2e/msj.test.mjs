@@ -4,7 +4,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { backends, checkA11y, futureWorkingDay, launchBrowser, login, startPasserelle, visit } from './harness.mjs';
+import {
+  backends, checkA11y, clockNow, frenchHolidays, futureWorkingDay, launchBrowser, login, startPasserelle, visit,
+} from './harness.mjs';
+
+/** The first `weekday` (0 = Sunday … 6 = Saturday) at least `daysAhead` days after the service clock, not a holiday. */
+function futureWeekday(daysAhead, weekday) {
+  const d = new Date(clockNow() + daysAhead * 86400000);
+  for (;;) {
+    const iso = d.toISOString().slice(0, 10);
+    if (d.getUTCDay() === weekday && !frenchHolidays(d.getUTCFullYear()).has(iso)) return iso;
+    d.setUTCDate(d.getUTCDate() + 1);
+  }
+}
 
 for (const backend of backends()) {
   describe(`Mon Suivi Justice — agents (${backend})`, () => {
@@ -134,6 +146,64 @@ for (const backend of backends()) {
       assert.match(await page.locator('#rdv-passes').innerText(), /absent/i);
       assert.match(await page.locator('#historique').innerText(), /Résultat saisi : Absent/);
       assert.match(await page.locator('#messages').innerText(), /Vous n'êtes pas venu\(e\)/);
+    });
+
+    test('impossible free times are refused, a Saturday is confirmed, a cancellation can stay silent', async () => {
+      await visit(page, dupontUrl);
+      await Promise.all([page.waitForNavigation(), page.click('a:has-text("Convocation de suivi SPIP")')]);
+      const sunday = futureWeekday(20, 0);
+      await page.fill('#date', sunday);
+      await page.fill('#time', '10:00');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Confirmer le rendez-vous")')]);
+      await checkA11y(page);
+      assert.match(await page.locator('#erreur-planification').innerText(), /fermé le dimanche/);
+      assert.equal(await page.inputValue('#date'), sunday, 'the input is kept');
+      await page.fill('#date', futureWorkingDay(20));
+      await page.fill('#time', '03:00');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Confirmer le rendez-vous")')]);
+      assert.match(await page.locator('#erreur-planification').innerText(), /horaires d'ouverture, de 8h00 à 19h00/);
+      await page.fill('#date', futureWeekday(20, 6));
+      await page.fill('#time', '11:15');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Confirmer le rendez-vous")')]);
+      await checkA11y(page);
+      assert.match(await page.locator('#erreur-planification').innerText(), /samedi/);
+      await page.setChecked('#samedi', true, { force: true });
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Confirmer le rendez-vous")')]);
+      assert.match(await page.locator('.fr-alert--success').innerText(), /Rendez-vous planifié/);
+      // Cancel it without telling the person: no cancellation message for this appointment.
+      await Promise.all([page.waitForNavigation(), page.locator('#rdv-a-venir a', { hasText: '11h15' }).first().click()]);
+      const apptUrl = page.url();
+      await checkA11y(page);
+      assert.ok(await page.isChecked('#prevenir'), 'telling the person is the default');
+      await page.fill('#reason', 'Erreur de saisie');
+      await page.setChecked('#prevenir', false, { force: true });
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Annuler le rendez-vous")')]);
+      assert.match(await page.locator('.fr-alert--success').innerText(), /annulé/);
+      await visit(page, apptUrl);
+      assert.match(await page.locator('#etat-rdv').innerText(), /Annulé/i);
+      assert.doesNotMatch(await page.locator('main').innerText(), /est annulé/);
+    });
+
+    test('a missed appointment is replaced from its page, linked to it', async () => {
+      await visit(page, app.base + '/msj/personnes?q=lebrun');
+      await Promise.all([page.waitForNavigation(), page.click('table a:has-text("LEBRUN Kévin")')]);
+      await Promise.all([page.waitForNavigation(), page.locator('#rdv-passes tr', { hasText: 'Absent' }).locator('a').first().click()]);
+      await checkA11y(page);
+      assert.equal(await page.locator('button:has-text("Annuler le rendez-vous")').count(), 0, 'a past appointment is not canceled');
+      await Promise.all([page.waitForNavigation(), page.click('#planifier-remplacement')]);
+      await checkA11y(page);
+      if (await page.locator('#date').count()) {
+        await page.fill('#date', futureWorkingDay(12));
+        await page.fill('#time', '15:45');
+      } else {
+        await page.locator('#creneaux input[type=radio]').first().check({ force: true });
+      }
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Confirmer le rendez-vous")')]);
+      await checkA11y(page);
+      assert.match(await page.locator('.fr-alert--success').innerText(), /replanifié|planifié/);
+      assert.match(await page.locator('#rdv-passes').innerText(), /absent/i, 'the missed one keeps its outcome');
+      await Promise.all([page.waitForNavigation(), page.locator('#rdv-a-venir a').first().click()]);
+      assert.match(await page.locator('main').innerText(), /Remplace/);
     });
 
     test('the summon is in the demo outbox', async () => {

@@ -74,7 +74,7 @@ for (const backend of backends()) {
       await checkA11y(page);
 
       await page.selectOption('#appointment_type_id', 'sortie_audience_spip');
-      await page.selectOption('#weekday', '2');
+      await page.click('label[for="weekday-2"]');
       await page.fill('#start', '09:30');
       await page.fill('#duration_minutes', '30');
       await page.fill('#capacity', '2');
@@ -89,6 +89,27 @@ for (const backend of backends()) {
       assert.match(await page.locator('table').first().innerText(), /Mardi\s+9h30\s+30 min\s+2\s+Sortie d'audience SPIP/);
       await checkA11y(page);
       await page.screenshot({ path: path.join(os.tmpdir(), `msj-admin-agenda-${backend}.png`), fullPage: true });
+
+      // a series: Thursday and Friday, 14:00 to 15:00 every 30 minutes; an interval of 0 is refused first
+      await page.selectOption('#appointment_type_id', 'sortie_audience_spip');
+      await page.click('label[for="weekday-4"]');
+      await page.click('label[for="weekday-5"]');
+      await page.fill('#start', '14:00');
+      await page.fill('#end', '15:00');
+      await page.fill('#every', '0');
+      await page.fill('#duration_minutes', '30');
+      await page.fill('#capacity', '1');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Ajouter et générer les créneaux")')]);
+      await checkA11y(page);
+      assert.match(await page.locator('#every-erreur').innerText(), /intervalle/);
+      assert.equal(await page.inputValue('#end'), '15:00', 'the input is kept');
+      assert.ok(await page.isChecked('#weekday-5'));
+      await page.fill('#every', '30');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Ajouter et générer les créneaux")')]);
+      assert.match(await page.locator('.fr-alert--success').innerText(), /créneaux des six prochains mois/);
+      const types = await page.locator('table').first().innerText();
+      for (const line of [/Jeudi\s+14h00/, /Jeudi\s+14h30/, /Jeudi\s+15h00/, /Vendredi\s+14h00/, /Vendredi\s+15h00/]) assert.match(types, line);
+      await page.goto(slotWeekUrl);
 
       // close the slot, then change the capacity of another one
       await Promise.all([page.waitForNavigation(), row.locator('button:has-text("Fermer")').click()]);
@@ -224,6 +245,24 @@ for (const backend of backends()) {
         assert.equal(lines.length, 3);
         assert.match(lines[1], /^2024-01;SPIP des Hauts-de-Seine;Sortie d'audience SPIP;Avec rappels SMS;Avant;\d{4}-\d{2}-\d{2};0;1;0;1;0;100,0$/);
       }
+    });
+
+    test('the local admin sets the opening hours; a wrong range is refused with the input kept', async () => {
+      await visit(page, app.base + '/msj/horaires');
+      await checkA11y(page);
+      assert.equal(await page.inputValue('#opens'), '08:00');
+      assert.equal(await page.inputValue('#closes'), '19:00');
+      assert.ok(await page.isChecked('#j6'), 'Saturday open by default');
+      assert.ok(!(await page.isChecked('#j7')), 'Sunday closed by default');
+      await page.fill('#closes', '07:00');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Enregistrer les horaires")')]);
+      await checkA11y(page);
+      assert.match(await page.locator('#erreur-horaires').innerText(), /fermeture doit être après/);
+      assert.equal(await page.inputValue('#closes'), '07:00');
+      await page.fill('#closes', '18:30');
+      await Promise.all([page.waitForNavigation(), page.click('button:has-text("Enregistrer les horaires")')]);
+      assert.match(await page.locator('.fr-alert--success').innerText(), /Horaires d'ouverture enregistrés/);
+      assert.equal(await page.inputValue('#closes'), '18:30');
     });
 
     test('the divestment list is accessible', async () => {

@@ -49,7 +49,7 @@ code_enum! {
 /// The state after `action`, or why it is refused.
 ///
 /// Only a future appointment can be booked; the outcome can only be recorded once its time has
-/// come; a booked appointment can be canceled at any time until its outcome is recorded.
+/// come; only a booked future appointment can be canceled (a past one gets an outcome instead).
 pub fn transition(
     from: AppointmentState,
     action: AppointmentAction,
@@ -61,7 +61,8 @@ pub fn transition(
     match (from, action) {
         (S::Created, A::Book) if starts_at > now => Ok(S::Booked),
         (S::Created, A::Book) => Err(TransitionError::BookingInThePast),
-        (S::Booked, A::Cancel) => Ok(S::Canceled),
+        (S::Booked, A::Cancel) if starts_at > now => Ok(S::Canceled),
+        (S::Booked, A::Cancel) => Err(TransitionError::CancelInThePast),
         (S::Booked, A::Fulfil | A::NoShow | A::Excuse) if starts_at > now => {
             Err(TransitionError::OutcomeBeforeStart)
         }
@@ -110,14 +111,14 @@ mod tests {
     }
 
     #[test]
-    fn cancelling_a_booked_appointment_is_allowed_before_and_after_its_time() {
+    fn only_a_future_booked_appointment_can_be_canceled() {
         assert_eq!(
             transition(S::Booked, A::Cancel, future(), now()),
             Ok(S::Canceled)
         );
         assert_eq!(
             transition(S::Booked, A::Cancel, past(), now()),
-            Ok(S::Canceled)
+            Err(TransitionError::CancelInThePast)
         );
     }
 

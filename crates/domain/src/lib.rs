@@ -21,6 +21,7 @@ pub mod limits;
 pub mod measure;
 pub mod names;
 pub mod natinf;
+pub mod opening;
 pub mod phone;
 pub mod referral;
 pub mod siren;
@@ -37,13 +38,16 @@ pub use holidays::{easter_sunday, is_public_holiday, is_working_day, public_holi
 pub use insee::{InseeCode, InseeError};
 pub use measure::{Lang, MeasureKind, ObligationKind};
 pub use natinf::{NatinfCode, NatinfError};
+pub use opening::{check_free_time, OpeningHours, OpeningHoursError, SlotCheck};
 pub use phone::{MobilePhone, PhoneError, PhoneKind, PhoneNumber, Territory};
 pub use referral::{
     referral_transition, AlternativeKind, ClassementCategory, ClassementReason, DecisionKind,
     ReferralDecision, ReferralStatus,
 };
 pub use siren::{Siren, SirenError, Siret};
-pub use slots::{generate_slots, six_months_after, GeneratedSlot, WeeklySlotType};
+pub use slots::{
+    generate_slots, series_starts, six_months_after, GeneratedSlot, SeriesError, WeeklySlotType,
+};
 pub use template::{
     french_date, french_time, sms_segments, SmsEncoding, SmsSegments, Template, TemplateError,
     TemplateVars, Variable,

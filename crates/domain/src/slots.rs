@@ -78,6 +78,61 @@ pub fn generate_slots(
     slots
 }
 
+/// Why a series of slot start times is refused (French, shown under the field named by [`SeriesError::field`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeriesError {
+    #[error("Indiquez un intervalle entre deux créneaux d'au moins 5 minutes.")]
+    Interval,
+    #[error("L'heure de fin doit être après l'heure de début.")]
+    EndBeforeStart,
+    #[error("La plage horaire est plus courte que l'intervalle : elle ne contient qu'un créneau. Laissez l'heure de fin vide pour un seul créneau.")]
+    TooShort,
+}
+
+impl SeriesError {
+    /// The form field the message belongs to.
+    pub fn field(&self) -> &'static str {
+        match self {
+            SeriesError::Interval => "every",
+            SeriesError::EndBeforeStart | SeriesError::TooShort => "end",
+        }
+    }
+}
+
+/// Start times of a series of slots: from `start`, every `every_minutes`, the last one starting at `end` at the
+/// latest (so 09:00–11:00 every 30 minutes gives 09:00, 09:30, 10:00, 10:30 and 11:00). Without `end`, the single
+/// `start`. Refused: an interval under 5 minutes, an end not after the start, a range shorter than one interval.
+pub fn series_starts(
+    start: NaiveTime,
+    end: Option<NaiveTime>,
+    every_minutes: i64,
+) -> Result<Vec<NaiveTime>, SeriesError> {
+    let Some(end) = end else {
+        return Ok(vec![start]);
+    };
+    if every_minutes < 5 {
+        return Err(SeriesError::Interval);
+    }
+    if end <= start {
+        return Err(SeriesError::EndBeforeStart);
+    }
+    let step = TimeDelta::minutes(every_minutes);
+    if end - start < step {
+        return Err(SeriesError::TooShort);
+    }
+    let mut out = vec![];
+    let mut t = start;
+    while t <= end {
+        out.push(t);
+        let (next, wrapped) = t.overflowing_add_signed(step);
+        if wrapped != 0 || next <= t {
+            break;
+        }
+        t = next;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,5 +429,43 @@ mod tests {
         // 26 Tuesdays from 5 Jan to 29 Jun 2027; none is a holiday in 92.
         assert_eq!(slots.len(), 26);
         assert!(slots.iter().all(|s| s.local_date.weekday() == Weekday::Tue));
+    }
+
+    fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn a_series_runs_from_start_to_end_every_n_minutes() {
+        assert_eq!(
+            series_starts(hm(9, 0), Some(hm(11, 0)), 30),
+            Ok(vec![hm(9, 0), hm(9, 30), hm(10, 0), hm(10, 30), hm(11, 0)])
+        );
+        assert_eq!(
+            series_starts(hm(9, 0), Some(hm(10, 50)), 45),
+            Ok(vec![hm(9, 0), hm(9, 45), hm(10, 30)])
+        );
+        assert_eq!(series_starts(hm(9, 0), None, 0), Ok(vec![hm(9, 0)]));
+        assert_eq!(
+            series_starts(hm(23, 0), Some(hm(23, 59)), 30),
+            Ok(vec![hm(23, 0), hm(23, 30)])
+        );
+    }
+
+    #[test]
+    fn a_zero_interval_an_end_before_the_start_or_a_too_short_range_is_refused() {
+        assert_eq!(
+            series_starts(hm(9, 0), Some(hm(11, 0)), 0),
+            Err(SeriesError::Interval)
+        );
+        assert_eq!(
+            series_starts(hm(11, 0), Some(hm(9, 0)), 30),
+            Err(SeriesError::EndBeforeStart)
+        );
+        assert_eq!(
+            series_starts(hm(9, 0), Some(hm(9, 10)), 30),
+            Err(SeriesError::TooShort)
+        );
+        assert_eq!(SeriesError::TooShort.field(), "end");
     }
 }

@@ -19,6 +19,8 @@ pub enum TransitionError {
     BookingInThePast,
     #[error("Le résultat ne peut être saisi qu'après l'heure du rendez-vous.")]
     OutcomeBeforeStart,
+    #[error("Ce rendez-vous est passé : il ne peut plus être annulé. Indiquez plutôt s'il a été honoré, si la personne était absente ou excusée.")]
+    CancelInThePast,
     #[error(
         "Le signalement ne peut pas passer de l'état « {} » à l'état « {} ».",
         .from.label(),

@@ -34,6 +34,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_permissions"),
     migration!(7, "0007_person_space"),
     migration!(8, "0008_measures"),
+    migration!(9, "0009_booking_rules"),
     migration!(11, "0011_impact"),
     migration!(12, "0012_search_indexes"),
 ];

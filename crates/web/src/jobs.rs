@@ -59,5 +59,9 @@ pub async fn run_nightly_at(db: &Db, now: i64) -> NightlyReport {
         }
         Err(e) => tracing::error!(error = %e, "nightly: retention failed"),
     }
+    // One-time form tokens older than a day are of no use any more.
+    if let Err(e) = store::msj::booking_rules::purge_submissions(db, now).await {
+        tracing::error!(error = %e, "nightly: form token purge failed");
+    }
     report
 }

@@ -167,6 +167,60 @@ pub async fn add_slot_type(
     let mut tx = db.begin().await?;
     let agenda = get_tx(&mut tx, scope, agenda_id).await?;
     require_manage(scope, &agenda.organisation_id)?;
+    let id = insert_slot_type_tx(&mut tx, scope, &agenda, input, now).await?;
+    generate_tx(&mut tx, agenda_id, now).await?;
+    let row = sqlx::query(
+        "SELECT id, agenda_id, appointment_type_id, weekday, start_time, duration_minutes, capacity \
+         FROM slot_types WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(slot_type_from_row(&row)?)
+}
+
+/// Adds several weekly slot types at once (a series: several weekdays, several start times), all or nothing, and
+/// generates their slots.
+pub async fn add_slot_types(
+    db: &Db,
+    scope: &Scope,
+    agenda_id: &str,
+    inputs: &[SlotTypeInput],
+    now: i64,
+) -> MsjResult<Vec<SlotType>> {
+    let mut tx = db.begin().await?;
+    let agenda = get_tx(&mut tx, scope, agenda_id).await?;
+    require_manage(scope, &agenda.organisation_id)?;
+    let mut ids = vec![];
+    for input in inputs {
+        ids.push(insert_slot_type_tx(&mut tx, scope, &agenda, input, now).await?);
+    }
+    generate_tx(&mut tx, agenda_id, now).await?;
+    let mut out = vec![];
+    for id in &ids {
+        let row = sqlx::query(
+            "SELECT id, agenda_id, appointment_type_id, weekday, start_time, duration_minutes, capacity \
+             FROM slot_types WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        out.push(slot_type_from_row(&row)?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Checks and inserts one slot type (no generation); returns its id.
+async fn insert_slot_type_tx(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    agenda: &Agenda,
+    input: &SlotTypeInput,
+    now: i64,
+) -> MsjResult<String> {
+    let agenda_id = agenda.id.as_str();
     let mut errors = FieldErrors::default();
     if weekday_from_iso(input.weekday).is_none() {
         errors.push("weekday", "Jour de la semaine invalide.");
@@ -184,13 +238,13 @@ pub async fn add_slot_type(
     if !(1..=100).contains(&input.capacity) {
         errors.push("capacity", "La capacité doit être comprise entre 1 et 100.");
     }
-    let ty = places::appointment_type_tx(&mut tx, &input.appointment_type_id).await?;
+    let ty = places::appointment_type_tx(tx, &input.appointment_type_id).await?;
     if !ty.uses_slots {
         errors.push(
             "appointment_type_id",
             format!("« {} » se planifie librement, sans créneaux.", ty.label),
         );
-    } else if !places::offers_tx(&mut tx, &agenda.place_id, &ty.id).await? {
+    } else if !places::offers_tx(tx, &agenda.place_id, &ty.id).await? {
         errors.push(
             "appointment_type_id",
             format!("Ce lieu ne propose pas « {} ».", ty.label),
@@ -212,10 +266,10 @@ pub async fn add_slot_type(
     .bind(input.duration_minutes)
     .bind(input.capacity)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
-        &mut *tx,
+        &mut **tx,
         &scope.actor,
         "slot_type.create",
         "agenda",
@@ -227,16 +281,7 @@ pub async fn add_slot_type(
         ),
     )
     .await?;
-    generate_tx(&mut tx, agenda_id, now).await?;
-    let row = sqlx::query(
-        "SELECT id, agenda_id, appointment_type_id, weekday, start_time, duration_minutes, capacity \
-         FROM slot_types WHERE id = $1",
-    )
-    .bind(&id)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(slot_type_from_row(&row)?)
+    Ok(id)
 }
 
 /// Local date of the first future slot a slot type produced (the agenda page opens on that week, so the agent

@@ -466,6 +466,57 @@ pub async fn rebook_tx(
     .await
 }
 
+/// Plans the replacement of a missed appointment (absent or excused), linked to it by `previous_appointment_id`.
+/// The missed one keeps its outcome; the person gets a summon for the new one. Refused from any other state, and
+/// when a replacement already exists.
+pub async fn book_replacement_tx(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    missed_id: &str,
+    req: &RebookRequest,
+) -> MsjResult<Booked> {
+    require_agent(scope)?;
+    let missed = get_tx(tx, scope, missed_id).await?;
+    if !matches!(
+        missed.state,
+        AppointmentState::NoShow | AppointmentState::Excused
+    ) {
+        return Err(MsjError::Rule(
+            "Seul un rendez-vous manqué (absent ou excusé) peut être remplacé ainsi.".into(),
+        ));
+    }
+    let existing: i64 = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM appointments WHERE previous_appointment_id = $1 AND state <> 'canceled'",
+    )
+    .bind(missed_id)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    if existing > 0 {
+        return Err(MsjError::Rule(
+            "Un rendez-vous de remplacement est déjà planifié pour ce rendez-vous manqué.".into(),
+        ));
+    }
+    let mut booked = book_tx(
+        tx,
+        scope,
+        &BookRequest {
+            ppsmj_id: missed.ppsmj_id.clone(),
+            agenda_id: req.agenda_id.clone(),
+            appointment_type_id: req.appointment_type_id.clone(),
+            when: req.when.clone(),
+            now: req.now,
+        },
+        Some(missed_id),
+    )
+    .await?;
+    // Nothing was moved: the new appointment is a plain summons.
+    for m in &mut booked.messages {
+        m.kind = MessageKind::Summon;
+    }
+    Ok(booked)
+}
+
 /// The outcome of an appointment whose time has come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {

@@ -15,6 +15,7 @@
 pub mod agendas;
 pub mod appi_import;
 pub mod appointments;
+pub mod booking_rules;
 pub mod divestments;
 pub mod measures;
 pub mod places;

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use serde::Deserialize;
 use store::msj::appointments::{self, sms_warning, BookRequest, Outcome, RebookRequest, When};
 use store::msj::ppsmj as repo;
-use store::msj::{agendas, places};
+use store::msj::{agendas, booking_rules, places};
 use store::outbox;
 
 use super::ppsmj::{bookable, kind_label, message_state_label};
@@ -56,6 +56,11 @@ pub struct BookPage {
     pub replaced: String,
     pub reason: String,
     pub today: String,
+    /// One-time submission token (a double click books once).
+    pub jeton: String,
+    /// The chosen free time falls on a Saturday: the agent ticks a confirmation box.
+    pub confirm_saturday: bool,
+    pub samedi: bool,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -84,6 +89,10 @@ pub struct BookForm {
     remplace: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    jeton: String,
+    #[serde(default)]
+    samedi: String,
 }
 
 fn href(id: &str, type_id: &str, agenda: &str, remplace: &str) -> String {
@@ -106,6 +115,17 @@ async fn book_page(
     id: &str,
     f: BookForm,
     error: Option<String>,
+) -> AppResult<Response> {
+    book_page_with(st, auth, id, f, error, false).await
+}
+
+async fn book_page_with(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+    f: BookForm,
+    error: Option<String>,
+    confirm_saturday: bool,
 ) -> AppResult<Response> {
     require_msj(auth)?;
     auth.require(super::may_change(auth.user().role))?;
@@ -239,6 +259,13 @@ async fn book_page(
         replaced,
         reason: f.reason,
         today,
+        jeton: if f.jeton.is_empty() {
+            store::random_token()
+        } else {
+            f.jeton
+        },
+        confirm_saturday,
+        samedi: f.samedi == "oui",
     })
 }
 
@@ -296,7 +323,36 @@ pub async fn submit(
         let mut zones = Zones::default();
         let tz = zones.get(&st.db, &agenda.organisation_id).await?;
         match tz.from_local_datetime(&date.and_time(time)).earliest() {
-            Some(t) => When::At(t.timestamp()),
+            Some(t) => {
+                let place = places::get(&st.db, scope, &agenda.place_id).await?;
+                let departement = match place.departement {
+                    Some(d) => d,
+                    None => store::orgs::get_unscoped(&st.db, &agenda.organisation_id)
+                        .await?
+                        .departement
+                        .unwrap_or_default(),
+                };
+                let hours =
+                    store::msj::booking_rules::opening_hours(&st.db, &agenda.organisation_id)
+                        .await?;
+                match domain::check_free_time(
+                    t.with_timezone(&chrono::Utc),
+                    tz,
+                    &departement,
+                    &hours,
+                ) {
+                    domain::SlotCheck::Ok => {}
+                    domain::SlotCheck::Refused(msg) => {
+                        return book_page(&st, &auth, &id, f, Some(msg)).await
+                    }
+                    domain::SlotCheck::NeedsConfirmation(msg) => {
+                        if f.samedi != "oui" {
+                            return book_page_with(&st, &auth, &id, f, Some(msg), true).await;
+                        }
+                    }
+                }
+                When::At(t.timestamp())
+            }
             None => {
                 return book_page(
                     &st,
@@ -310,14 +366,40 @@ pub async fn submit(
         }
     };
     // Checked before the transaction: SQLite has one connection, a read through the pool would wait on it.
+    let mut missed = false;
     if !f.remplace.is_empty() {
         let old = appointments::get(&st.db, scope, &f.remplace).await?;
         if old.ppsmj_id != id {
             return Err(AppError::NotFound);
         }
+        missed = matches!(
+            old.state,
+            domain::AppointmentState::NoShow | domain::AppointmentState::Excused
+        );
     }
     let mut tx = st.db.begin().await?;
-    let result = if f.remplace.is_empty() {
+    if let Some(to) = claim(
+        &mut tx,
+        &auth,
+        &f.jeton,
+        &format!("/msj/personnes/{id}"),
+        now,
+    )
+    .await?
+    {
+        tx.rollback().await?;
+        return Ok(Redirect::to(&to).into_response());
+    }
+    let rebook = RebookRequest {
+        agenda_id: agenda.id.clone(),
+        appointment_type_id: f.type_id.clone(),
+        when: when.clone(),
+        reason: f.reason.clone(),
+        now,
+    };
+    let result = if missed {
+        appointments::book_replacement_tx(&mut tx, scope, &f.remplace, &rebook).await
+    } else if f.remplace.is_empty() {
         appointments::book_tx(
             &mut tx,
             scope,
@@ -332,23 +414,11 @@ pub async fn submit(
         )
         .await
     } else {
-        appointments::rebook_tx(
-            &mut tx,
-            scope,
-            &f.remplace,
-            &RebookRequest {
-                agenda_id: agenda.id.clone(),
-                appointment_type_id: f.type_id.clone(),
-                when,
-                reason: f.reason.clone(),
-                now,
-            },
-        )
-        .await
+        appointments::rebook_tx(&mut tx, scope, &f.remplace, &rebook).await
     };
     match result {
         Ok(booked) => {
-            let replaced = (!f.remplace.is_empty()).then_some(f.remplace.as_str());
+            let replaced = (!f.remplace.is_empty() && !missed).then_some(f.remplace.as_str());
             notify::enqueue_for(
                 &mut tx,
                 scope,
@@ -356,6 +426,12 @@ pub async fn submit(
                 replaced,
                 now,
                 st.config.quiet_hours,
+            )
+            .await?;
+            finish(
+                &mut tx,
+                &f.jeton,
+                &format!("/msj/rendez-vous/{}", booked.appointment.id),
             )
             .await?;
             tx.commit().await?;
@@ -372,6 +448,33 @@ pub async fn submit(
             book_page(&st, &auth, &id, f, Some(msg)).await
         }
     }
+}
+
+/// Claims a one-time form token: `Some(page)` when this form was already submitted (show the first result).
+async fn claim(
+    tx: &mut store::Tx<'_>,
+    auth: &Auth,
+    token: &str,
+    fallback: &str,
+    now: i64,
+) -> AppResult<Option<String>> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let user_id = auth.user().id.clone();
+    Ok(
+        match booking_rules::claim_submission_tx(tx, token, &user_id, fallback, now).await? {
+            booking_rules::Submission::First => None,
+            booking_rules::Submission::Done(to) => Some(to),
+        },
+    )
+}
+
+async fn finish(tx: &mut store::Tx<'_>, token: &str, location: &str) -> AppResult<()> {
+    if !token.is_empty() {
+        booking_rules::finish_submission_tx(tx, token, location).await?;
+    }
+    Ok(())
 }
 
 pub struct MsgRow {
@@ -404,6 +507,9 @@ pub struct AppointmentPage {
     pub next_id: String,
     pub may_cancel: bool,
     pub may_record: bool,
+    /// Absent or excused and not yet replaced: the agent may plan the replacement.
+    pub may_replace: bool,
+    pub jeton: String,
     pub error: Option<String>,
     pub messages: Vec<MsgRow>,
     /// Proofs the person sent from their space.
@@ -475,9 +581,16 @@ async fn appointment_page(
         created: format!("{} par {}", datetime_fr(a.created_at), a.created_by_label),
         cancel_reason: a.cancel_reason.unwrap_or_default(),
         previous_id: a.previous_appointment_id.unwrap_or_default(),
-        next_id,
+        next_id: next_id.clone(),
         may_cancel: may && booked && a.starts_at > now,
         may_record: may && booked && a.starts_at <= now,
+        may_replace: may
+            && matches!(
+                a.state,
+                domain::AppointmentState::NoShow | domain::AppointmentState::Excused
+            )
+            && next_id.is_empty(),
+        jeton: store::random_token(),
         error,
         messages,
         documents: crate::handlers::space::agent_document_rows(st, scope, id).await?,
@@ -496,6 +609,14 @@ pub async fn show(
 pub struct CancelForm {
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    jeton: String,
+    /// The "tell the person" box; only read when the form says it shows it (`prevenir_choix`), so a form
+    /// without the box still tells the person.
+    #[serde(default)]
+    prevenir: String,
+    #[serde(default)]
+    prevenir_choix: String,
 }
 
 pub async fn cancel(
@@ -519,24 +640,40 @@ pub async fn cancel(
         .await;
     }
     let now = store::now();
+    let tell = f.prevenir_choix.is_empty() || f.prevenir == "oui";
     let mut tx = st.db.begin().await?;
+    if let Some(to) = claim(
+        &mut tx,
+        &auth,
+        &f.jeton,
+        &format!("/msj/rendez-vous/{id}"),
+        now,
+    )
+    .await?
+    {
+        tx.rollback().await?;
+        return Ok(Redirect::to(&to).into_response());
+    }
     match appointments::cancel_tx(&mut tx, scope, &id, &f.reason, now).await {
         Ok(changed) => {
+            // Unticked: the pending reminders are still canceled, but no cancellation is written.
+            let messages = if tell { changed.messages } else { vec![] };
             notify::enqueue_for(
                 &mut tx,
                 scope,
-                &changed.messages,
+                &messages,
                 Some(&id),
                 now,
                 st.config.quiet_hours,
             )
             .await?;
-            tx.commit().await?;
-            Ok(Redirect::to(&format!(
+            let to = format!(
                 "/msj/personnes/{}?info=annule",
                 changed.appointment.ppsmj_id
-            ))
-            .into_response())
+            );
+            finish(&mut tx, &f.jeton, &to).await?;
+            tx.commit().await?;
+            Ok(Redirect::to(&to).into_response())
         }
         Err(e) => {
             tx.rollback().await?;
@@ -552,6 +689,8 @@ pub struct OutcomeForm {
     outcome: String,
     #[serde(default)]
     retour: String,
+    #[serde(default)]
+    jeton: String,
 }
 
 pub async fn outcome(
@@ -573,6 +712,18 @@ pub async fn outcome(
     };
     let now = store::now();
     let mut tx = st.db.begin().await?;
+    if let Some(to) = claim(
+        &mut tx,
+        &auth,
+        &f.jeton,
+        &format!("/msj/rendez-vous/{id}"),
+        now,
+    )
+    .await?
+    {
+        tx.rollback().await?;
+        return Ok(Redirect::to(&to).into_response());
+    }
     match appointments::record_outcome_tx(&mut tx, scope, &id, outcome, now).await {
         Ok(changed) => {
             notify::enqueue_for(
@@ -584,7 +735,6 @@ pub async fn outcome(
                 st.config.quiet_hours,
             )
             .await?;
-            tx.commit().await?;
             let to = if f.retour == "a-traiter" {
                 "/msj/a-traiter?info=resultat".to_string()
             } else {
@@ -593,6 +743,8 @@ pub async fn outcome(
                     changed.appointment.ppsmj_id
                 )
             };
+            finish(&mut tx, &f.jeton, &to).await?;
+            tx.commit().await?;
             Ok(Redirect::to(&to).into_response())
         }
         Err(e) => {
@@ -610,6 +762,8 @@ pub struct QueueRow {
     pub when: String,
     pub type_label: String,
     pub agenda: String,
+    /// One-time token of this row's outcome form.
+    pub jeton: String,
 }
 
 #[derive(Template)]
@@ -651,6 +805,7 @@ pub async fn queue(
             when: when_fr(i.appointment.starts_at, tz),
             type_label: i.appointment_type_label,
             agenda: i.agenda_name,
+            jeton: store::random_token(),
         });
     }
     let mut ctx = PageCtx::new(&auth.1, "À traiter");

@@ -2,6 +2,7 @@
 
 mod divest;
 mod docs;
+mod hours;
 mod import;
 mod places;
 mod stats;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
             "/msj/rendez-vous/{id}/convocation.pdf",
             get(docs::convocation_pdf),
         )
+        .route("/msj/horaires", get(hours::form).post(hours::save))
         .route("/msj/statistiques", get(stats::page))
         .route("/msj/statistiques.csv", get(stats::csv))
         .route("/msj/statistiques/impact.csv", get(stats::impact_csv))
@@ -77,6 +79,9 @@ pub fn nav(role: Role) -> Vec<(&'static str, &'static str)> {
         return items;
     }
     items.push(("Lieux et agendas", "/msj/lieux"));
+    if is_config_admin(role) {
+        items.push(("Horaires d'ouverture", "/msj/horaires"));
+    }
     items.push(("Statistiques", "/msj/statistiques"));
     items.push(("Dessaisissements", "/msj/dessaisissements"));
     if may_import(role) {

@@ -475,10 +475,27 @@ pub struct DayRow {
 pub struct SlotTypeForm {
     #[serde(default)]
     pub appointment_type_id: String,
+    /// A single weekday (ISO number); the form sends the checkboxes below instead.
     #[serde(default)]
     pub weekday: String,
     #[serde(default)]
+    pub weekday_1: String,
+    #[serde(default)]
+    pub weekday_2: String,
+    #[serde(default)]
+    pub weekday_3: String,
+    #[serde(default)]
+    pub weekday_4: String,
+    #[serde(default)]
+    pub weekday_5: String,
+    #[serde(default)]
     pub start: String,
+    /// Start of the last slot of a series (empty: a single slot).
+    #[serde(default)]
+    pub end: String,
+    /// Minutes between two starts of a series.
+    #[serde(default)]
+    pub every: String,
     #[serde(default)]
     pub duration_minutes: String,
     #[serde(default)]
@@ -612,7 +629,7 @@ async fn agenda_page(
             .map(|i| Choice {
                 value: i.to_string(),
                 label: WEEKDAYS[i - 1].to_string(),
-                selected: wd_selected == i.to_string(),
+                selected: wd_selected == i.to_string() || form.weekdays().contains(&(i as i64)),
             })
             .collect(),
         form,
@@ -670,6 +687,79 @@ pub async fn agenda(
     )
 }
 
+impl SlotTypeForm {
+    /// The chosen weekdays (ISO numbers), the single `weekday` field included.
+    fn weekdays(&self) -> Vec<i64> {
+        let boxes = [
+            &self.weekday_1,
+            &self.weekday_2,
+            &self.weekday_3,
+            &self.weekday_4,
+            &self.weekday_5,
+        ];
+        let mut days: Vec<i64> = (1..=5)
+            .filter(|i| boxes[*i as usize - 1] == "oui")
+            .collect();
+        if let Ok(d) = self.weekday.trim().parse::<i64>() {
+            if !days.contains(&d) {
+                days.push(d);
+            }
+        }
+        days.sort_unstable();
+        days
+    }
+
+    /// One slot type per weekday and start time of the series, or the field errors.
+    fn inputs(&self) -> Result<Vec<SlotTypeInput>, store::msj::FieldErrors> {
+        let mut errors = store::msj::FieldErrors::default();
+        if self.appointment_type_id.is_empty() {
+            errors.push("appointment_type_id", "Choisissez un type de rendez-vous.");
+        }
+        let days = self.weekdays();
+        if days.is_empty() {
+            errors.push("weekday", "Cochez au moins un jour de la semaine.");
+        }
+        let mut starts = vec![self.start.clone()];
+        if !self.end.trim().is_empty() {
+            let start = chrono::NaiveTime::parse_from_str(self.start.trim(), "%H:%M").ok();
+            let end = chrono::NaiveTime::parse_from_str(self.end.trim(), "%H:%M").ok();
+            let every = self.every.trim().parse::<i64>().unwrap_or(0);
+            match (start, end) {
+                (None, _) => errors.push("start", "Heure invalide : saisissez-la au format hh:mm."),
+                (_, None) => errors.push(
+                    "end",
+                    "Heure de fin invalide : saisissez-la au format hh:mm.",
+                ),
+                (Some(start), end) => match domain::series_starts(start, end, every) {
+                    Ok(times) => {
+                        starts = times
+                            .into_iter()
+                            .map(|t| t.format("%H:%M").to_string())
+                            .collect()
+                    }
+                    Err(e) => errors.push(e.field(), e.to_string()),
+                },
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut inputs = vec![];
+        for day in days {
+            for start in &starts {
+                inputs.push(SlotTypeInput {
+                    appointment_type_id: self.appointment_type_id.clone(),
+                    weekday: day,
+                    start: start.clone(),
+                    duration_minutes: self.duration_minutes.trim().parse().unwrap_or(0),
+                    capacity: self.capacity.trim().parse().unwrap_or(0),
+                });
+            }
+        }
+        Ok(inputs)
+    }
+}
+
 pub async fn add_slot_type(
     auth: Auth,
     State(st): State<AppState>,
@@ -677,27 +767,31 @@ pub async fn add_slot_type(
     Form(form): Form<SlotTypeForm>,
 ) -> AppResult<Response> {
     configurable_agenda(&st, &auth, &id).await?;
-    let input = SlotTypeInput {
-        appointment_type_id: form.appointment_type_id.clone(),
-        weekday: form.weekday.trim().parse().unwrap_or(0),
-        start: form.start.clone(),
-        duration_minutes: form.duration_minutes.trim().parse().unwrap_or(0),
-        capacity: form.capacity.trim().parse().unwrap_or(0),
+    let inputs = match form.inputs() {
+        Ok(i) => i,
+        Err(fields) => {
+            let pb = Problem {
+                fields,
+                message: None,
+            };
+            let mut res = page(agenda_page(&st, &auth, &id, None, form, pb, None).await?)?;
+            *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(res);
+        }
     };
-    if input.appointment_type_id.is_empty() {
-        let mut pb = Problem::default();
-        pb.fields
-            .push("appointment_type_id", "Choisissez un type de rendez-vous.");
-        let mut res = page(agenda_page(&st, &auth, &id, None, form, pb, None).await?)?;
-        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(res);
-    }
-    match agendas::add_slot_type(&st.db, auth.scope(), &id, &input, store::now()).await {
-        Ok(t) => {
+    match agendas::add_slot_types(&st.db, auth.scope(), &id, &inputs, store::now()).await {
+        Ok(types) => {
             // Open the week of the first slot actually generated (in the organisation's calendar), so the agent
             // sees the result at once — not the current week, whose day may already be past.
-            let first =
-                agendas::first_future_slot_of_type(&st.db, auth.scope(), &t, store::now()).await?;
+            let mut first: Option<chrono::NaiveDate> = None;
+            for t in &types {
+                let d = agendas::first_future_slot_of_type(&st.db, auth.scope(), t, store::now())
+                    .await?;
+                first = match (first, d) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
             Ok(match first {
                 Some(d) => Redirect::to(&format!("/msj/agendas/{id}?ok=creneau&semaine={d}")),
                 None => Redirect::to(&format!("/msj/agendas/{id}?ok=creneau-aucun")),

@@ -1,0 +1,1 @@
+-- Booking rules: nothing specific to SQLite.
