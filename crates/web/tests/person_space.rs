@@ -1473,3 +1473,67 @@ async fn retention_deletes_the_persons_space_data_with_the_record() {
     })
     .await;
 }
+
+/// "Ma mesure" in the space: the signed-in person reads their own measure and obligations in plain words, in their
+/// language (Arabic right to left), never someone else's; signed out, the page leads to the sign-in.
+#[tokio::test]
+async fn the_person_reads_their_own_measure_explained_in_their_language() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let now = store::now();
+        store::msj::measures::create(
+            &w.db,
+            &w.cpip.scope,
+            &w.a,
+            &store::msj::measures::MeasureInput {
+                kind: "sursis_probatoire".into(),
+                start_date: "2026-01-15".into(),
+                end_date: "2028-01-14".into(),
+                obligations: vec!["soins".into()],
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let signed_out = send(&w.st, "GET", "/mon-espace/ma-mesure", "", None).await;
+        assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+        assert!(
+            signed_out.location().starts_with("/mon-espace"),
+            "{}",
+            signed_out.location()
+        );
+
+        let p = sign_in(&w, "06 12 34 56 78", A_PHONE).await;
+        let r = send(&w.st, "GET", "/mon-espace/ma-mesure", &p.cookie, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("Sursis probatoire"), "{}", r.body);
+        assert!(r.body.contains("soins"), "{}", r.body);
+        assert!(r.body.contains("2028"), "{}", r.body);
+        let r = send(
+            &w.st,
+            "GET",
+            "/mon-espace/ma-mesure?langue=ar",
+            &p.cookie,
+            None,
+        )
+        .await;
+        assert!(r.body.contains("dir=\"rtl\""), "{}", r.body);
+
+        // Bruno has no measure: his page says so and shows nothing of Yasmine's.
+        let b = sign_in(&w, "07 81 22 33 44", "+33781223344").await;
+        let r = send(&w.st, "GET", "/mon-espace/ma-mesure", &b.cookie, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains("id=\"aucune-mesure\""), "{}", r.body);
+        assert!(!r.body.contains("Sursis probatoire"));
+
+        let reads: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE details LIKE '%ma-mesure%'",
+        )
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+        assert!(reads >= 3, "{reads} audited reads");
+    })
+    .await;
+}

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/mon-espace/rendez-vous/{id}/confirmer", post(confirm))
         .route("/mon-espace/rendez-vous/{id}/changement", post(ask_change))
         .route("/mon-espace/contacts", get(contacts))
+        .route("/mon-espace/ma-mesure", get(my_measure))
         .route("/mon-espace/coordonnees", get(details))
         .route("/mon-espace/coordonnees/changer", post(contact_start))
         .route(
@@ -963,6 +964,32 @@ pub struct ContactsPage {
     pub referent: Option<space::Referent>,
     pub referent_phone: Option<(String, String)>,
     pub services: Vec<ServiceRow>,
+}
+
+#[derive(Deserialize)]
+pub struct MeasureQuery {
+    langue: Option<String>,
+}
+
+/// "Ma mesure": the person's measures and obligations in plain words, in their language, with what is behind and
+/// what is next (crates/web/src/handlers/space_measure.rs renders it; the catalogue of texts is domain::measure).
+pub async fn my_measure(
+    Person(p, ctx): Person,
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<MeasureQuery>,
+) -> AppResult<Response> {
+    // The page's own language links (`?langue=`) win over the space's language.
+    let measure_lang = match q.langue.as_deref().and_then(domain::measure::Lang::parse) {
+        Some(l) => l,
+        None => {
+            let lang = person_lang(&st, &p, &headers).await?;
+            domain::measure::Lang::parse(lang.as_str()).unwrap_or_default()
+        }
+    };
+    space::audit_read(&st.db, &p, ctx.ip.as_deref(), "ma-mesure").await?;
+    crate::handlers::space_measure::render_my_measure(&st, &p.ppsmj_id, measure_lang, store::now())
+        .await
 }
 
 pub async fn contacts(
