@@ -100,7 +100,7 @@ for (const backend of backends()) {
       await checkA11y(page);
       assert.match(await page.locator('.fr-alert--success').innerText(), /Rendez-vous planifié/);
       assert.match(await page.locator('#rdv-a-venir').innerText(), /Convocation de suivi SPIP/);
-      assert.match(await page.locator('#messages').innerText(), /Vous êtes convoqué\(e\) le .* à 14h30/);
+      assert.match(await page.locator('#messages').innerText(), /Convocation le .* à 14h30/);
       assert.match(await page.locator('#messages').innerText(), /Rappel/);
     });
 
@@ -145,7 +145,7 @@ for (const backend of backends()) {
       await checkA11y(page);
       assert.match(await page.locator('#rdv-passes').innerText(), /absent/i);
       assert.match(await page.locator('#historique').innerText(), /Résultat saisi : Absent/);
-      assert.match(await page.locator('#messages').innerText(), /Vous n'êtes pas venu\(e\)/);
+      assert.match(await page.locator('#messages').innerText(), /Vous avez manqué votre rendez-vous/);
     });
 
     test('impossible free times are refused, a Saturday is confirmed, a cancellation can stay silent', async () => {

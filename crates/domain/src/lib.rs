@@ -49,8 +49,8 @@ pub use slots::{
     generate_slots, series_starts, six_months_after, GeneratedSlot, SeriesError, WeeklySlotType,
 };
 pub use template::{
-    french_date, french_time, sms_segments, SmsEncoding, SmsSegments, Template, TemplateError,
-    TemplateVars, Variable,
+    french_date, french_time, sms_segments, to_gsm7, SmsEncoding, SmsSegments, Template,
+    TemplateError, TemplateVars, Variable,
 };
 pub use timing::{
     earliest_allowed_at_or_after, immediate_send_time, is_allowed_at, latest_allowed_at_or_before,

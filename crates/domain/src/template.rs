@@ -279,6 +279,45 @@ fn gsm7_cost(c: char) -> Option<usize> {
     }
 }
 
+/// The same text in the GSM-7 alphabet when every character outside it has a plain equivalent (ê → e, ç → c,
+/// ’ → ', « » → ", — → -, … → ..., non-breaking spaces → space), so an SMS costs GSM-7 parts (153 characters)
+/// instead of UCS-2 parts (67): a single "ê" in a French summons otherwise doubles or triples its price. `None`
+/// when a character has no such equivalent (Arabic script, emoji…): the text is then sent as written, in UCS-2.
+pub fn to_gsm7(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if gsm7_cost(c).is_some() {
+            out.push(c);
+            continue;
+        }
+        let plain = match c {
+            '’' | '‘' | '‛' | '′' => "'",
+            '“' | '”' | '«' | '»' | '„' => "\"",
+            '—' | '–' | '‑' | '‐' => "-",
+            '…' => "...",
+            '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{2007}' => " ",
+            'â' | 'á' | 'ã' | 'å' => "a",
+            'ê' | 'ë' => "e",
+            'î' | 'ï' | 'í' => "i",
+            'ô' | 'ó' | 'õ' => "o",
+            'û' | 'ú' => "u",
+            'ç' => "c",
+            'ÿ' => "y",
+            'œ' => "oe",
+            'À' | 'Â' | 'Á' | 'Ã' => "A",
+            'È' | 'Ê' | 'Ë' => "E",
+            'Î' | 'Ï' | 'Í' | 'Ì' => "I",
+            'Ô' | 'Ó' | 'Ò' | 'Õ' => "O",
+            'Û' | 'Ù' | 'Ú' => "U",
+            'Œ' => "OE",
+            'Ÿ' => "Y",
+            _ => return None,
+        };
+        out.push_str(plain);
+    }
+    Some(out)
+}
+
 /// Counts parts greedily: a multi-unit character (escape pair, surrogate pair) is never split.
 fn count_parts(costs: impl Iterator<Item = usize>, per_part: usize) -> usize {
     let mut parts = 1;
@@ -325,6 +364,23 @@ pub fn sms_segments(text: &str) -> SmsSegments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn french_text_is_transliterated_to_gsm7_and_arabic_is_left_alone() {
+        let fr = "Vous êtes convoqué(e) le jeudi 12 août 2027 à 9h00 : SPIP 92 — Nanterre, « accueil ». L’agent…";
+        assert_eq!(sms_segments(fr).encoding, SmsEncoding::Ucs2);
+        let plain = to_gsm7(fr).unwrap();
+        assert_eq!(
+            plain,
+            "Vous etes convoqué(e) le jeudi 12 aout 2027 à 9h00 : SPIP 92 - Nanterre, \" accueil \". L'agent..."
+        );
+        assert_eq!(sms_segments(&plain).encoding, SmsEncoding::Gsm7);
+        assert_eq!(to_gsm7("موعد يوم الخميس"), None);
+        assert_eq!(
+            to_gsm7("Hélène Müller, 2 rue de l'Église"),
+            Some("Hélène Müller, 2 rue de l'Église".into())
+        );
+    }
 
     fn vars() -> TemplateVars {
         TemplateVars {

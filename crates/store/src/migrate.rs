@@ -37,6 +37,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_booking_rules"),
     migration!(11, "0011_impact"),
     migration!(12, "0012_search_indexes"),
+    migration!(13, "0013_frugal_sms"),
 ];
 
 impl Migration {

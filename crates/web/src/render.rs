@@ -118,6 +118,11 @@ impl AppointmentRenderer {
             rendition
                 .body
                 .push_str(&format!("\nSTOP SMS : {}/stop/{token}", self.public_url));
+            // GSM-7 when the text allows it (French accents and typography have plain equivalents): one
+            // character outside the alphabet would make every part UCS-2, 67 characters instead of 153.
+            if let Some(plain) = domain::to_gsm7(&rendition.body) {
+                rendition.body = plain;
+            }
         } else if matches!(m.kind.as_str(), "summon" | "reschedule") {
             let starts = ctx.appointment.starts_at;
             let location = format!("{}, {}", ctx.place.name, ctx.place.address);

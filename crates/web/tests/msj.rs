@@ -180,7 +180,7 @@ async fn an_agent_of_another_spip_gets_404_on_people_and_appointments() {
         assert!(rows.iter().any(|m| m.kind == "summon"
             && m.channel == "sms"
             && m.recipient == "+262692123456"
-            && m.body.starts_with("Vous êtes convoqué(e) le ")));
+            && m.body.starts_with("Convocation le ")));
         assert!(rows
             .iter()
             .any(|m| m.kind == "reminder" && m.channel == "email"));

@@ -1537,3 +1537,45 @@ async fn the_person_reads_their_own_measure_explained_in_their_language() {
     })
     .await;
 }
+
+/// Frugal SMS: the national summons, rendered for a real place (with an em dash in its name, as people type
+/// them) and the production URL, goes out in GSM-7 and fits two SMS parts with its STOP link. The link to the
+/// space adds about sixty characters, a third part at most.
+#[tokio::test]
+async fn the_national_summons_is_gsm7_and_fits_two_parts_with_its_stop_link() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let summon = outbox::list_for_recipient(&w.db, A_PHONE)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.kind == "summon" && m.channel == "sms")
+            .expect("a summons SMS");
+        let renderer = web::render::AppointmentRenderer {
+            public_url: "https://passerelle.justice.gouv.fr".into(),
+        };
+        let Rendered::Replace(r) = renderer.render(&w.db, &summon).await.unwrap() else {
+            panic!("a summons is rendered again at send time");
+        };
+        let counted = domain::template::sms_segments(&r.body);
+        assert_eq!(
+            counted.encoding,
+            domain::template::SmsEncoding::Gsm7,
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("SPIP 92 - Nanterre"), "{}", r.body);
+        let without_space_link: String = r
+            .body
+            .lines()
+            .filter(|l| !l.starts_with("Mon espace : "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            domain::template::sms_segments(&without_space_link).segments <= 2,
+            "{without_space_link}"
+        );
+        assert!(counted.segments <= 3, "{}", r.body);
+    })
+    .await;
+}

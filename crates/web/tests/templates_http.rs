@@ -325,7 +325,7 @@ async fn a_saved_override_is_used_by_the_send_time_renderer_then_reverted() {
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert!(overrides(&db, &spip.id).await.is_empty());
         match Renderer::render(&renderer, &db, &message).await.unwrap() {
-            Rendered::Replace(r) => assert!(r.body.starts_with("Vous êtes convoqué(e) le lundi 3 mai 2027"), "{}", r.body),
+            Rendered::Replace(r) => assert!(r.body.starts_with("Convocation le lundi 3 mai 2027"), "{}", r.body),
             _ => panic!("rendered"),
         }
     })

@@ -10,14 +10,16 @@ use store::msj::{MessageEvent, MessageKind};
 use store::outbox::{self, NewMessage};
 use store::{Scope, Tx};
 
-/// Default national text of each kind ("reminder" is scheduled, not an event).
+/// The national French text of each kind, as migrations 0003 and 0013 seed it: what the outbox row holds until the
+/// message is rendered again at send time with the organisation's template in the person's language (so what an
+/// agent reads before sending is, in the common case, exactly what will leave).
 pub fn default_text(kind: &str) -> &'static str {
     match kind {
-        "summon" => "Vous êtes convoqué(e) le {rdv.date} à {rdv.heure} : {lieu.nom}, {lieu.adresse}. En cas d'empêchement, appelez le {lieu.téléphone}.",
-        "reminder" => "Rappel : vous avez rendez-vous le {rdv.date} à {rdv.heure} : {lieu.nom}, {lieu.adresse}. En cas d'empêchement, appelez le {lieu.téléphone}.",
-        "cancelation" => "Votre rendez-vous du {rdv.date} à {rdv.heure} ({lieu.nom}) est annulé. Vous recevrez une nouvelle convocation si besoin. Pour toute question, appelez le {lieu.téléphone}.",
-        "reschedule" => "Votre rendez-vous a changé. Vous êtes maintenant convoqué(e) le {rdv.date} à {rdv.heure} : {lieu.nom}, {lieu.adresse}. En cas d'empêchement, appelez le {lieu.téléphone}.",
-        _ => "Vous n'êtes pas venu(e) à votre rendez-vous du {rdv.date} à {rdv.heure} ({lieu.nom}). Appelez vite le {lieu.téléphone} pour vous justifier ou prendre un nouveau rendez-vous.",
+        "summon" => "Convocation le {rdv.date} à {rdv.heure} : {lieu.nom}, {lieu.adresse}. Venez avec une pièce d'identité. Pour changer : appelez le {lieu.téléphone}.",
+        "reminder" => "Rappel : rendez-vous le {rdv.date} à {rdv.heure} : {lieu.nom}, {lieu.adresse}. Si vous ne pouvez pas venir, appelez le {lieu.téléphone}.",
+        "cancelation" => "Votre rendez-vous du {rdv.date} à {rdv.heure} ({lieu.nom}) est annulé. Vous recevrez une nouvelle convocation. Questions : {lieu.téléphone}.",
+        "reschedule" => "Votre rendez-vous est déplacé au {rdv.date} à {rdv.heure} : {lieu.nom}, {lieu.adresse}. Si vous ne pouvez pas venir, appelez le {lieu.téléphone}.",
+        _ => "Vous avez manqué votre rendez-vous du {rdv.date} à {rdv.heure} ({lieu.nom}). Appelez vite le {lieu.téléphone} pour le justifier.",
     }
 }
 
