@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod jobs;
+pub mod labels;
 pub mod password;
 pub mod pdf;
 pub mod render;

@@ -342,12 +342,21 @@ pub struct AuditRow {
 pub struct AuditPage {
     pub ctx: PageCtx,
     pub rows: Vec<AuditRow>,
+    /// The filter's choices, in French.
+    pub actions: Vec<FilterChoice>,
+    pub targets: Vec<FilterChoice>,
     pub action: String,
     pub actor: String,
     pub target_type: String,
     pub since: String,
     pub until: String,
     pub error: Option<String>,
+}
+
+pub struct FilterChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
 }
 
 pub struct OutboxRow {

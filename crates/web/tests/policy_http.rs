@@ -405,6 +405,9 @@ async fn a_local_admin_reads_the_journal_of_the_organisations_it_manages_not_of_
         assert!(!page.contains("198.51.100.1"));
         let (_, page) = w.get(Some("admin"), "/admin/journal").await;
         assert!(page.contains("203.0.113.7") && page.contains("198.51.100.1"));
+        // In plain French: the action's words, never its code or raw JSON in a cell.
+        assert!(page.contains("<td>Consultation d"), "{page}");
+        assert!(!page.contains("<td>ppsmj.read</td>"));
     })
     .await;
 }

@@ -565,18 +565,48 @@ pub async fn audit_log(
         .map(|e| AuditRow {
             at: datetime_fr(e.at),
             actor: e.actor_label,
-            action: e.action,
+            action: crate::labels::audit_action(&e.action),
             target: match e.target_id {
-                Some(id) => format!("{} {}", e.target_type, id),
-                None => e.target_type,
+                Some(id) => format!("{} {}", crate::labels::audit_target(&e.target_type), id),
+                None => crate::labels::audit_target(&e.target_type).to_string(),
             },
             ip: e.ip.unwrap_or_default(),
-            details: e.details.unwrap_or_default(),
+            details: crate::labels::audit_details(&e.details.unwrap_or_default()),
         })
         .collect();
+    let actions = crate::labels::AUDIT_ACTIONS
+        .iter()
+        .map(|(value, label)| crate::views::FilterChoice {
+            value,
+            label,
+            selected: *value == q.action.trim(),
+        })
+        .collect();
+    let targets = [
+        "user",
+        "organisation",
+        "ppsmj",
+        "appointment",
+        "agenda",
+        "place",
+        "slot",
+        "referral",
+        "attachment",
+        "measure",
+        "template",
+    ]
+    .into_iter()
+    .map(|value| crate::views::FilterChoice {
+        value,
+        label: crate::labels::audit_target(value),
+        selected: value == q.cible.trim(),
+    })
+    .collect();
     page(AuditPage {
         ctx: PageCtx::new(&auth.1, "Journal d'audit"),
         rows,
+        actions,
+        targets,
         action: q.action,
         actor: q.acteur,
         target_type: q.cible,

@@ -256,7 +256,7 @@ pub async fn demo_outbox(
                 recipient: m.recipient,
                 subject: m.subject.unwrap_or_default(),
                 body,
-                state: m.state,
+                state: crate::handlers::msj::ppsmj::message_state_label(&m.state).to_string(),
                 no_retry: "",
             }
         })
