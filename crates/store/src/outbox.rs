@@ -629,7 +629,12 @@ pub async fn list_demo(
             !m.is_account_message()
                 && matches!(
                     m.related_type.as_deref(),
-                    Some("appointment") | Some("ppsmj")
+                    // The person's space: sign-in and verification codes, answers to their requests (the
+                    // demo contract: an agent who follows the person reads the code).
+                    Some("appointment")
+                        | Some("ppsmj")
+                        | Some("person_code")
+                        | Some("appointment_request")
                 )
                 && m.organisation_id
                     .as_deref()
