@@ -670,7 +670,7 @@ async fn rotate_keys(config: &Config) -> Result<ExitCode> {
     );
     if failed.is_empty() {
         println!(
-            "Toutes les pièces jointes utilisent la clé actuelle : les anciennes clés peuvent être retirées de {} (gardez-les avec les sauvegardes qui en ont besoin).",
+            "Toutes les pièces jointes utilisent la clé actuelle. Gardez les anciennes clés dans {} : les secrets de double authentification enregistrés avant la rotation et les sauvegardes en ont encore besoin.",
             files::crypto::OLD_KEYS_ENV
         );
         return Ok(ExitCode::SUCCESS);
