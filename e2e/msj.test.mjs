@@ -117,7 +117,7 @@ for (const backend of backends()) {
       await checkA11y(page);
       assert.match(await page.locator('.fr-alert--success').innerText(), /replanifié/);
       assert.match(await page.locator('#historique').innerText(), /Rendez-vous replanifié/);
-      assert.match(await page.locator('#messages').innerText(), /Votre rendez-vous a changé/);
+      assert.match(await page.locator('#messages').innerText(), /Votre rendez-vous est déplacé/);
       assert.match(await page.locator('#messages').innerText(), /Annulé/, 'the old reminder is canceled');
       // Cancel the new one.
       await Promise.all([page.waitForNavigation(), page.locator('#rdv-a-venir a', { hasText: '10h00' }).first().click()]);
@@ -210,7 +210,7 @@ for (const backend of backends()) {
       await visit(page, app.base + '/demo/messages');
       const text = await page.locator('main').innerText();
       assert.match(text, /\+33611223344/);
-      assert.match(text, /Vous êtes convoqué\(e\) le/);
+      assert.match(text, /Convocation le /);
     });
 
     test('an agent of an unrelated SPIP gets the DSFR 404 on a PPSMJ and an appointment', async () => {

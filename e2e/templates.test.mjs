@@ -84,7 +84,7 @@ for (const backend of backends()) {
       await visit(page, app.base + SUMMON);
       await Promise.all([page.waitForNavigation(), page.click('button:has-text("Revenir au texte national")')]);
       assert.match(await page.locator('.fr-alert--success').innerText(), /texte national s'applique/);
-      assert.match(await page.inputValue('#body'), /^Vous êtes convoqué/);
+      assert.match(await page.inputValue('#body'), /^Convocation le /);
       await checkA11y(page);
       await ctx.close();
     });
