@@ -281,7 +281,7 @@ async fn convocation_and_day_agenda_pdfs_carry_the_place_and_the_date_and_are_au
             assert!(text.contains("Sortie d'audience SPIP"), "{text}");
         }
 
-        let actions: Vec<String> = store::audit::list(
+        let events = store::audit::list(
             &db,
             &Scope::system("test"),
             &store::audit::AuditFilter {
@@ -290,15 +290,34 @@ async fn convocation_and_day_agenda_pdfs_carry_the_place_and_the_date_and_are_au
             },
         )
         .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+        .unwrap();
+        let actions: Vec<String> = events.iter().map(|e| e.action.clone()).collect();
         assert!(
             actions.iter().any(|a| a == "appointment.convocation_pdf"),
             "{actions:?}"
         );
-        assert!(actions.iter().any(|a| a == "agenda.day_pdf"), "{actions:?}");
+        // The agenda of the day is one read: one event naming whose data the printout showed, not one
+        // transaction per person.
+        let day = events
+            .iter()
+            .find(|e| {
+                e.action == "agenda.day_pdf"
+                    && e.details
+                        .as_deref()
+                        .is_some_and(|d| d.contains("2027-05-03"))
+            })
+            .expect("the day's printout is audited");
+        assert!(
+            day.details.as_deref().unwrap().contains(&fx.ppsmj_id),
+            "{:?}",
+            day.details
+        );
+        // The only person read is the convocation's own; the day printouts add none of their own.
+        assert_eq!(
+            events.iter().filter(|e| e.action == "ppsmj.read").count(),
+            1,
+            "{actions:?}"
+        );
     })
     .await;
 }

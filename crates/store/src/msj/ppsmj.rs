@@ -929,6 +929,26 @@ pub struct DuplicateCandidate {
 const SUMMARY: &str = "p.id, p.organisation_id, p.first_name, p.last_name, p.birth_date, p.appi_number, \
     p.archived_at, p.phone, p.phone_mobile, p.no_phone, p.refused_phone, p.sms_opt_out_at, p.referent_user_id";
 
+/// The records among `ids` that the scope sees, in one query (a view listing many people — the agenda of the
+/// day — reads them at once; the caller writes one audit event for the view, naming whose data it showed).
+pub async fn summaries_by_ids(db: &Db, scope: &Scope, ids: &[String]) -> Result<Vec<PpsmjSummary>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let (cond, binds) = ppsmj_visible(scope, ids.len() + 1);
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {SUMMARY} FROM ppsmj p WHERE p.id IN ({}) AND {cond}",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    let rows = bind_all(q, &binds).fetch_all(db.pool()).await?;
+    rows.iter().map(summary_from_row).collect()
+}
+
 fn summary_from_row(r: &AnyRow) -> Result<PpsmjSummary> {
     Ok(PpsmjSummary {
         id: r.get("id"),

@@ -253,20 +253,24 @@ pub async fn agenda_day_pdf(
         ("Adresse", place.address.as_str()),
     ]);
     d.heading("Rendez-vous");
+    let mut shown: Vec<String> = vec![];
     if list.is_empty() {
         d.paragraph("Aucun rendez-vous ce jour.");
     } else {
+        // Everyone of the day in one query; one audit event for the printout (below) names them.
+        let mut ids: Vec<String> = list.iter().map(|a| a.ppsmj_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let people = ppsmj::summaries_by_ids(&st.db, scope, &ids).await?;
+        shown = people.iter().map(|p| p.id.clone()).collect();
         let mut rows: Vec<Vec<String>> = vec![];
         for a in &list {
-            let (name, appi) = match ppsmj::get(&st.db, scope, &a.ppsmj_id).await {
-                Ok(p) => (
+            let (name, appi) = match people.iter().find(|p| p.id == a.ppsmj_id) {
+                Some(p) => (
                     format!("{} {}", p.last_name.to_uppercase(), p.first_name),
-                    p.appi_number.unwrap_or_default(),
+                    p.appi_number.clone().unwrap_or_default(),
                 ),
-                Err(store::StoreError::NotFound) => {
-                    ("(dossier non accessible)".into(), String::new())
-                }
-                Err(e) => return Err(e.into()),
+                None => ("(dossier non accessible)".into(), String::new()),
             };
             rows.push(vec![
                 time_fr(a.starts_at, tz),
@@ -307,7 +311,7 @@ pub async fn agenda_day_pdf(
         "agenda.day_pdf",
         "agenda",
         Some(&agenda.id),
-        Some(serde_json::json!({ "date": date.to_string() })),
+        Some(serde_json::json!({ "date": date.to_string(), "ppsmj": shown })),
     )
     .await?;
     Ok(pdf_response(d.finish(), &format!("agenda-{date}.pdf")))
