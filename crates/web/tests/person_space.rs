@@ -1579,3 +1579,94 @@ async fn the_national_summons_is_gsm7_and_fits_two_parts_with_its_stop_link() {
     })
     .await;
 }
+
+/// The right of access (RGPD): the service managing the file exports everything held on the person — the record,
+/// appointments, messages, requests, who read the file — and the justificatifs they sent, in one zip, audited;
+/// secrets (code and session hashes, CSRF tokens) are left out; another SPIP gets the 404.
+#[tokio::test]
+async fn the_managing_service_exports_everything_held_on_the_person_in_one_zip() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let p = sign_in(&w, "06 12 34 56 78", A_PHONE).await;
+        let appt = &w.a_appts[0];
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[9u8; 2048]);
+        let r = upload(&w.st, &p, appt, "attestation employeur.png", &png).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = send(
+            &w.st,
+            "POST",
+            &format!("/mon-espace/rendez-vous/{appt}/changement"),
+            &p.cookie,
+            Some(&format!("csrf_token={}&motif=Formation+ce+jour-la", p.csrf)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+        let url = format!("/msj/personnes/{}/export.zip", w.a);
+        let other = send_bytes(
+            &w.st,
+            &url,
+            &format!("passerelle_session={}", w.other_spip_cpip.token),
+        )
+        .await;
+        assert_eq!(other.0, StatusCode::NOT_FOUND);
+        let (status, headers, bytes) =
+            send_bytes(&w.st, &url, &format!("passerelle_session={}", w.cpip.token)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE).unwrap(),
+            "application/zip"
+        );
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let json: serde_json::Value = {
+            let mut f = zip.by_name("donnees.json").unwrap();
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut f, &mut s).unwrap();
+            serde_json::from_str(&s).unwrap()
+        };
+        assert_eq!(json["dossier"][0]["first_name"], "Yasmine");
+        assert_eq!(json["rendez_vous"].as_array().unwrap().len(), 3);
+        assert_eq!(json["demandes"][0]["reason"], "Formation ce jour-la");
+        assert!(!json["messages"].as_array().unwrap().is_empty());
+        assert!(!json["journal_des_acces"].as_array().unwrap().is_empty());
+        let text = json.to_string();
+        for secret in [
+            "code_hash",
+            "id_hash",
+            "csrf_token",
+            "flow_hash",
+            "\"secret\"",
+        ] {
+            assert!(!text.contains(secret), "{secret} in the export");
+        }
+        let mut sent = zip
+            .by_name("justificatifs/01-attestation employeur.png")
+            .expect("the justificatif as sent");
+        let mut back = vec![];
+        std::io::Read::read_to_end(&mut sent, &mut back).unwrap();
+        assert_eq!(back, png);
+        let exports: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'ppsmj.export' AND target_id = $1",
+        )
+        .bind(&w.a)
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(exports, 1);
+    })
+    .await;
+}
+
+async fn send_bytes(st: &AppState, uri: &str, cookies: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let req = Request::builder()
+        .method("GET")
+        .uri(uri)
+        .header(header::COOKIE, cookies)
+        .body(Body::empty())
+        .unwrap();
+    let res = web::router(st.clone()).oneshot(req).await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, bytes)
+}

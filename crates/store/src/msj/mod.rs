@@ -17,6 +17,7 @@ pub mod appi_import;
 pub mod appointments;
 pub mod booking_rules;
 pub mod divestments;
+pub mod export;
 pub mod measures;
 pub mod places;
 pub mod ppsmj;

@@ -1,6 +1,7 @@
 //! Mon Suivi Justice, agents' side: people followed (PPSMJ), booking, outcomes, work queue.
 
 pub mod booking;
+pub mod export;
 pub mod measures;
 pub mod notify;
 pub mod ppsmj;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
             get(ppsmj::edit_form).post(ppsmj::update),
         )
         .route("/msj/personnes/{id}/archiver", post(ppsmj::archive))
+        .route("/msj/personnes/{id}/export.zip", get(export::export_zip))
         .route("/msj/personnes/{id}/restaurer", post(ppsmj::restore))
         .route(
             "/msj/personnes/{id}/rendez-vous/nouveau",
