@@ -30,6 +30,15 @@ pub enum Object {
     ReferralMessage,
     Attachment,
     ApiToken,
+    /// A measure (sentence or court order) recorded on a person's record.
+    Measure,
+    /// A person's request to change an appointment (answered by the agents).
+    PersonRequest,
+    /// A proof ("justificatif") a person sent for an appointment.
+    Proof,
+    /// One of the signed-in person's own appointments, under `/mon-espace`: only the person's session opens it
+    /// (agents and anonymous callers are sent to the person sign-in page).
+    PersonSpace,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -225,6 +234,61 @@ static ROUTES: &[RouteSpec] = &[
         false,
         O::Attachment,
     ),
+    r(
+        "/msj/personnes/{id}/mesures/nouvelle",
+        true,
+        true,
+        O::Person,
+    ),
+    r("/msj/personnes/{id}/mesures/apercu", true, false, O::Person),
+    r("/msj/mesures/{id}/modifier", true, true, O::Measure),
+    r("/msj/mesures/{id}/supprimer", false, true, O::Measure),
+    r("/mon-espace", true, false, O::None),
+    r("/mon-espace/connexion", false, true, O::None),
+    r("/mon-espace/code", true, true, O::None),
+    r("/mon-espace/deconnexion", false, true, O::None),
+    r("/mon-espace/langue/{code}", true, false, O::Public),
+    r("/mon-espace/aide", true, false, O::None),
+    r("/mon-espace/aide/{page}", true, false, O::Public),
+    r("/mon-espace/rendez-vous", true, false, O::None),
+    r("/mon-espace/rendez-vous/{id}", true, false, O::PersonSpace),
+    r(
+        "/mon-espace/rendez-vous/{id}/agenda.ics",
+        true,
+        false,
+        O::PersonSpace,
+    ),
+    r(
+        "/mon-espace/rendez-vous/{id}/confirmer",
+        false,
+        true,
+        O::PersonSpace,
+    ),
+    r(
+        "/mon-espace/rendez-vous/{id}/changement",
+        false,
+        true,
+        O::PersonSpace,
+    ),
+    r(
+        "/mon-espace/rendez-vous/{id}/justificatifs",
+        false,
+        true,
+        O::PersonSpace,
+    ),
+    r("/mon-espace/contacts", true, false, O::None),
+    r("/mon-espace/coordonnees", true, false, O::None),
+    r("/mon-espace/coordonnees/changer", false, true, O::None),
+    r("/mon-espace/coordonnees/code", true, true, O::None),
+    r("/mon-espace/coordonnees/preferences", false, true, O::None),
+    r("/msj/demandes/{id}/refuser", false, true, O::PersonRequest),
+    r("/msj/justificatifs/{id}", true, false, O::Proof),
+    r("/msj/justificatifs/{id}/vu", false, true, O::Proof),
+    r("/satisfaction", false, true, O::None),
+    r("/admin/satisfaction", true, false, O::None),
+    r("/msj/horaires", true, true, O::None),
+    r("/msj/statistiques/impact.csv", true, false, O::None),
+    r("/msj/statistiques/debut-rappels", false, true, O::None),
 ];
 
 /// The routes of the application (see the module documentation).

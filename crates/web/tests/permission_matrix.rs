@@ -98,6 +98,9 @@ enum Expect {
     NotDenialOnly,
     Login,
     ApiUnauthorized,
+    /// A person's own page (`/mon-espace`): only the person's session opens it; anyone else is sent to the person
+    /// sign-in page (a POST may fail the CSRF check first: 403).
+    PersonLogin,
 }
 
 /// One object of the world a route's parameters can name, with the organisation that decides access.
@@ -131,6 +134,10 @@ fn targets(w: &World, path: &str, object: Object, fx: &Fixtures) -> Vec<Target> 
             || path.contains("/rendez-vous/nouveau")
             || path.contains("/annuler")
             || path.contains("/resultat")
+            || path.contains("/mesures/nouvelle")
+            || path.contains("/supprimer")
+            || path.contains("/refuser")
+            || path.ends_with("/vu")
         {
             Action::WorkOnFile
         } else if path.contains("/dessaisissement") {
@@ -246,6 +253,46 @@ fn targets(w: &World, path: &str, object: Object, fx: &Fixtures) -> Vec<Target> 
                     .replace("{message_id}", "inconnu");
                 out.push(t(uri, sorg, Action::ReadRecords, Action::ReadRecords));
             }
+            // Editing or deleting a measure is editing the person's record.
+            Object::Measure => out.push(t(
+                fill(if side == "a" {
+                    &fx.measure_a
+                } else {
+                    &fx.measure_b
+                }),
+                org,
+                Action::WorkOnFile,
+                Action::WorkOnFile,
+            )),
+            // Answering a person's change request is working on their file.
+            Object::PersonRequest => out.push(t(
+                fill(if side == "a" {
+                    &fx.request_a
+                } else {
+                    &fx.request_b
+                }),
+                org,
+                Action::WorkOnFile,
+                Action::WorkOnFile,
+            )),
+            // Downloading a proof is reading the records; marking it seen is working on the file.
+            Object::Proof => out.push(t(
+                fill(if side == "a" {
+                    &fx.proof_a
+                } else {
+                    &fx.proof_b
+                }),
+                org,
+                Action::ReadRecords,
+                Action::WorkOnFile,
+            )),
+            // The person's own appointment: no agent role opens it (the action is not used).
+            Object::PersonSpace => out.push(t(
+                fill(&objs.appointment),
+                org,
+                Action::ReadRecords,
+                Action::ReadRecords,
+            )),
         }
     }
     out
@@ -263,6 +310,78 @@ struct Fixtures {
     attachment_y: String,
     token_x: String,
     token_y: String,
+    measure_a: String,
+    measure_b: String,
+    request_a: String,
+    request_b: String,
+    proof_a: String,
+    proof_b: String,
+}
+
+fn a_measure() -> store::msj::measures::MeasureInput {
+    store::msj::measures::MeasureInput {
+        kind: "sursis_probatoire".into(),
+        decision_date: "2027-01-10".into(),
+        start_date: "2027-01-15".into(),
+        end_date: "2029-01-15".into(),
+        court: "Tribunal judiciaire de Nanterre".into(),
+        obligations: vec!["activite".into()],
+        details: Default::default(),
+    }
+}
+
+/// A measure, a change request and a proof on the person and appointment of SPIP A or B.
+async fn person_objects(w: &World, objs: &support::Objects) -> (String, String, String) {
+    let sys = Scope::system("test");
+    let now = store::now();
+    let measure = store::msj::measures::create(&w.db, &sys, &objs.person, &a_measure(), now)
+        .await
+        .unwrap()
+        .id;
+    store::msj::space::request_change(
+        &w.db,
+        &objs.person,
+        &objs.appointment,
+        "Je travaille ce jour-là.",
+        None,
+        now,
+    )
+    .await
+    .unwrap();
+    let request: String = sqlx::query_scalar(
+        "SELECT id FROM appointment_requests WHERE appointment_id = $1 AND kind = 'change'",
+    )
+    .bind(&objs.appointment)
+    .fetch_one(w.db.pool())
+    .await
+    .unwrap();
+    let pdf: &[u8] = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+    let stored = w
+        .files
+        .put_stream(
+            "justificatif.pdf",
+            Box::pin(futures::stream::iter([Ok::<_, std::io::Error>(pdf)])),
+        )
+        .await
+        .unwrap();
+    let proof = store::msj::space::add_document(
+        &w.db,
+        &objs.person,
+        &objs.appointment,
+        &store::msj::space::NewDocument {
+            filename: stored.filename.clone(),
+            content_type: stored.content_type.to_string(),
+            size_bytes: stored.size as i64,
+            sha256: stored.sha256.clone(),
+            storage_key: stored.key.clone(),
+            scan_status: "clean".into(),
+        },
+        None,
+        now,
+    )
+    .await
+    .unwrap();
+    (measure, request, proof)
 }
 
 async fn fixtures(w: &World) -> Fixtures {
@@ -372,7 +491,15 @@ async fn fixtures(w: &World) -> Fixtures {
         info.push((service, referral.id, attachment.id, token.id));
     }
     let (x, y) = (info.remove(0), info.remove(0));
+    let (measure_a, request_a, proof_a) = person_objects(w, &w.a).await;
+    let (measure_b, request_b, proof_b) = person_objects(w, &w.b).await;
     Fixtures {
+        measure_a,
+        measure_b,
+        request_a,
+        request_b,
+        proof_a,
+        proof_b,
         divestment,
         message_a: messages[0].clone(),
         message_b: messages[1].clone(),
@@ -453,6 +580,7 @@ async fn every_route_with_an_id_answers_each_role_as_the_permission_model_says()
                     who.extend(CALLERS.iter().map(|c| Some(*c)));
                     for caller in who {
                         let expect = match caller {
+                            _ if route.object == Object::PersonSpace => Expect::PersonLogin,
                             None if api => Expect::ApiUnauthorized,
                             None => Expect::Login,
                             // The JSON API takes tokens, never a session.
@@ -509,8 +637,33 @@ async fn every_route_with_an_id_answers_each_role_as_the_permission_model_says()
                                 &fresh_type.id,
                             );
                         }
+                        if post
+                            && route.path.ends_with("/supprimer")
+                            && route.object == Object::Measure
+                        {
+                            // Each call deletes a measure of its own (an earlier allowed call deleted the first).
+                            let person = if t.org == w.spip_a {
+                                &w.a.person
+                            } else {
+                                &w.b.person
+                            };
+                            let m = store::msj::measures::create(
+                                &w.db,
+                                &Scope::system("test"),
+                                person,
+                                &a_measure(),
+                                store::now(),
+                            )
+                            .await
+                            .unwrap();
+                            uri = route.path.replace("{id}", &m.id);
+                        }
                         let (status, body) = if post && route.path.contains("pieces-jointes") {
                             w.upload(caller, &uri).await
+                        } else if post && route.path.ends_with("/refuser") {
+                            // With a real answer: a caller the policy refuses must not get to send it.
+                            w.post(caller, &uri, "reponse=Le+rendez-vous+est+maintenu.")
+                                .await
                         } else if post {
                             w.post(caller, &uri, "comment=test&capacity=2").await
                         } else {
@@ -536,6 +689,11 @@ async fn every_route_with_an_id_answers_each_role_as_the_permission_model_says()
                                         || (post && status == StatusCode::FORBIDDEN)
                                 }
                                 Expect::ApiUnauthorized => status == StatusCode::UNAUTHORIZED,
+                                Expect::PersonLogin => {
+                                    (status == StatusCode::SEE_OTHER
+                                        && body.starts_with("Location: /mon-espace"))
+                                        || (post && status == StatusCode::FORBIDDEN)
+                                }
                             };
                         if !ok {
                             failures.push(format!(

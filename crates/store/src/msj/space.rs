@@ -910,18 +910,6 @@ pub async fn refuse_change(
     now: i64,
 ) -> MsjResult<()> {
     let message = message.trim();
-    if message.is_empty() || message.chars().count() > REASON_MAX_CHARS {
-        let mut errors = FieldErrors::default();
-        errors.push(
-            "answer",
-            if message.is_empty() {
-                "Écrivez un message pour expliquer le refus à la personne."
-            } else {
-                "Votre message est trop long (500 caractères au plus)."
-            },
-        );
-        return Err(MsjError::Invalid(errors));
-    }
     let mut tx = db.begin().await?;
     let (cond, binds) = scope.visible_filter("a.organisation_id", 2);
     let sql = format!(
@@ -935,6 +923,24 @@ pub async fn refuse_change(
     let ppsmj_id: String = row.get("ppsmj_id");
     let appointment_id: String = row.get("appointment_id");
     let org: String = row.get("organisation_id");
+    // Rights first (answering is working on the person's file), then the message.
+    if !scope.allows(crate::Action::WorkOnFile, &org) {
+        return Err(MsjError::Forbidden(
+            "Votre rôle ne permet pas de répondre aux demandes de ce service.".into(),
+        ));
+    }
+    if message.is_empty() || message.chars().count() > REASON_MAX_CHARS {
+        let mut errors = FieldErrors::default();
+        errors.push(
+            "answer",
+            if message.is_empty() {
+                "Écrivez un message pour expliquer le refus à la personne."
+            } else {
+                "Votre message est trop long (500 caractères au plus)."
+            },
+        );
+        return Err(MsjError::Invalid(errors));
+    }
     let changed = sqlx::query(
         "UPDATE appointment_requests SET state = 'refused', answer = $2, answered_by_label = $3, answered_at = $4 \
          WHERE id = $1 AND state = 'open'",

@@ -218,6 +218,8 @@ pub struct World {
     /// "local_admin_tj", "parquet_admin", "parquet_magistrate", "cpip_b", "local_admin_b", "admin".
     pub agents: HashMap<&'static str, Agent>,
     pub roles: HashMap<&'static str, (Role, String)>,
+    /// The application's file store (proofs and attachments the fixtures store).
+    pub files: std::sync::Arc<files::FileStore>,
 }
 
 impl World {
@@ -260,7 +262,9 @@ impl World {
             agents.insert(name, agent(&db, &email, role, org_id).await);
             roles.insert(name, (role, org_id.clone()));
         }
-        let app = web::router(AppState::with_local_files(db.clone(), config()));
+        let state = AppState::with_local_files(db.clone(), config());
+        let files = state.files.clone();
+        let app = web::router(state);
         World {
             db,
             app,
@@ -275,6 +279,7 @@ impl World {
             b,
             agents,
             roles,
+            files,
         }
     }
 

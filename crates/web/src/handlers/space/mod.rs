@@ -894,6 +894,7 @@ pub async fn ask_change(
 fn msj_error(e: MsjError) -> AppError {
     match e {
         MsjError::Store(s) => s.into(),
+        MsjError::Forbidden(_) => AppError::Forbidden,
         other => AppError::Internal(anyhow::anyhow!(other.to_string())),
     }
 }
