@@ -90,6 +90,7 @@ static ROUTES: &[RouteSpec] = &[
     r("/msj/personnes/{id}", true, false, O::Person),
     r("/msj/personnes/{id}/modifier", true, true, O::Person),
     r("/msj/personnes/{id}/archiver", false, true, O::Person),
+    r("/msj/personnes/{id}/export.zip", true, false, O::Person),
     r("/msj/personnes/{id}/restaurer", false, true, O::Person),
     r(
         "/msj/personnes/{id}/rendez-vous/nouveau",
@@ -277,6 +278,7 @@ static ROUTES: &[RouteSpec] = &[
         O::PersonSpace,
     ),
     r("/mon-espace/contacts", true, false, O::None),
+    r("/mon-espace/ma-mesure", true, false, O::None),
     r("/mon-espace/coordonnees", true, false, O::None),
     r("/mon-espace/coordonnees/changer", false, true, O::None),
     r("/mon-espace/coordonnees/code", true, true, O::None),

@@ -140,7 +140,7 @@ fn targets(w: &World, path: &str, object: Object, fx: &Fixtures) -> Vec<Target> 
             || path.ends_with("/vu")
         {
             Action::WorkOnFile
-        } else if path.contains("/dessaisissement") {
+        } else if path.contains("/dessaisissement") || path.contains("/export.zip") {
             Action::ManageFile
         } else {
             Action::ReadRecords
