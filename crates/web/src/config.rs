@@ -88,6 +88,8 @@ pub struct Config {
     pub session_max_secs: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`PASSERELLE_TRUSTED_PROXIES`, CIDRs; default none).
     pub trusted_proxies: Vec<crate::client_ip::Cidr>,
+    /// Who may read `/metrics` (`PASSERELLE_METRICS_ALLOW`, CIDRs; default loopback only).
+    pub metrics_allow: Vec<crate::client_ip::Cidr>,
     pub totp_required_for_admins: bool,
     /// Seconds between two polls of the outbox by the worker.
     pub worker_poll_secs: u64,
@@ -290,6 +292,13 @@ impl Config {
             }
             None => store::sessions::DEFAULT_MAX_SECS,
         };
+        let metrics_allow = crate::client_ip::parse_list(
+            &var("PASSERELLE_METRICS_ALLOW").unwrap_or_else(|| "127.0.0.0/8,::1/128".into()),
+        )
+        .map_err(|bad| ConfigError {
+            var: "PASSERELLE_METRICS_ALLOW",
+            reason: format!("« {bad} » n'est pas un réseau CIDR (liste séparée par des virgules)"),
+        })?;
         let trusted_proxies = crate::client_ip::parse_list(
             &var("PASSERELLE_TRUSTED_PROXIES").unwrap_or_default(),
         )
@@ -323,6 +332,7 @@ impl Config {
             session_idle_secs,
             session_max_secs,
             trusted_proxies,
+            metrics_allow,
             totp_required_for_admins: mode == Mode::Serve,
             worker_poll_secs: 1,
             sms: sms_from_env(mode)?,

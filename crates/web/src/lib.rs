@@ -8,6 +8,7 @@ pub mod error;
 pub mod handlers;
 pub mod jobs;
 pub mod labels;
+pub mod metrics;
 pub mod password;
 pub mod pdf;
 pub mod render;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Attachments' bytes (encrypted object store, antivirus).
     pub files: Arc<files::FileStore>,
+    /// Request counters of this process, for `/metrics`.
+    pub metrics: Arc<metrics::Registry>,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             files,
+            metrics: Arc::default(),
         }
     }
 
@@ -96,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/journal", get(admin::audit_log))
         .route("/demo/messages", get(misc::demo_outbox))
         .route("/healthz", get(misc::healthz))
+        .route("/metrics", get(metrics::handler))
         .route("/api/v1/openapi.json", get(misc::openapi))
         .route("/accessibilite", get(misc::accessibility))
         .route("/mentions-legales", get(misc::legal))
@@ -119,6 +124,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
         .with_state(state)

@@ -78,6 +78,7 @@ static ROUTES: &[RouteSpec] = &[
     r("/admin/journal", true, false, O::None),
     r("/demo/messages", true, false, O::None),
     r("/healthz", true, false, O::None),
+    r("/metrics", true, false, O::None),
     r("/api/v1/openapi.json", true, false, O::None),
     r("/accessibilite", true, false, O::None),
     r("/mentions-legales", true, false, O::None),
