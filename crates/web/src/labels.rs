@@ -65,6 +65,10 @@ pub static AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("ppsmj.follow", "Suivi d'un dossier par un service"),
     ("ppsmj.import_appi", "Import APPI"),
     (
+        "ppsmj.export",
+        "Export des données d'une personne (droit d'accès)",
+    ),
+    (
         "ppsmj.hidden_conflict",
         "Numéro déjà utilisé hors du périmètre de l'agent",
     ),
