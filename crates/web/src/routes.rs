@@ -30,6 +30,8 @@ pub enum Object {
     ReferralMessage,
     Attachment,
     ApiToken,
+    /// An Info Parquet administration or service (managed by the national admin only).
+    ParquetOrganisation,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -188,6 +190,18 @@ static ROUTES: &[RouteSpec] = &[
         false,
         true,
         O::None,
+    ),
+    r(
+        "/info-parquet/administrations/{id}",
+        true,
+        true,
+        O::ParquetOrganisation,
+    ),
+    r(
+        "/info-parquet/administrations/{id}/statut",
+        false,
+        true,
+        O::ParquetOrganisation,
     ),
     r("/msj/modeles", true, false, O::None),
     r("/msj/modeles/apercu", false, true, O::None),
