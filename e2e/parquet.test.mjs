@@ -83,8 +83,12 @@ for (const backend of backends()) {
       await submit(page, 'button:has-text("Ajouter cette personne")');
       assert.match(await page.locator('#siren-erreur').innerText(), /SIREN/);
       await page.fill('#siren', '900123456');
+      // Its postal address: a street line and the commune from the communes list (no INSEE code to type).
+      await page.fill('#person-address', '4 rue du Port');
+      await page.fill('#residence_commune', 'Nanterre');
       await submit(page, 'button:has-text("Ajouter cette personne")');
       assert.ok((await page.locator('table').innerText()).includes('SARL Atelier Exemple'));
+      assert.ok((await page.locator('table').innerText()).includes('4 rue du Port, Nanterre (92050)'));
       await submit(page, 'button:has-text("Continuer")');
 
       // The session may expire here: the draft is in the database. A new login resumes it from the list.
@@ -289,6 +293,16 @@ for (const backend of backends()) {
       const row = await page.locator('tr:has-text("Mairie de Puteaux")').innerText();
       assert.match(row, /Police municipale de Puteaux/);
       assert.match(row, /invitation en attente/);
+      // The national admin edits and deactivates a service; the list shows it.
+      await submit(page, 'a:has-text("Police municipale de Puteaux")');
+      assert.match(await page.locator('h1').innerText(), /Police municipale de Puteaux/);
+      await page.fill('#siren', '213 800 626');
+      await submit(page, 'button:has-text("Enregistrer les modifications")');
+      assert.match(await page.locator('.fr-alert--success').innerText(), /Modifications enregistrées/);
+      await submit(page, 'button:has-text("Désactiver")');
+      assert.match(await page.locator('.fr-alert--success').innerText(), /désactivé/);
+      await visit(page, app.base + '/info-parquet/administrations');
+      assert.match(await page.locator('tr:has-text("Mairie de Puteaux")').innerText(), /Police municipale de Puteaux — désactivé/);
       await visit(page, app.base + '/demo/messages');
       assert.match(await page.locator('main').innerText(), /ines\.martin@puteaux\.test/);
       await ctx.close();

@@ -18,6 +18,8 @@ pub struct Organisation {
     pub address: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// SIREN of an administration or service (Info Parquet), checked by `domain::Siren`.
+    pub siren: Option<String>,
     pub active: bool,
     pub created_at: i64,
 }
@@ -35,7 +37,7 @@ pub struct NewOrganisation {
 }
 
 const COLUMNS: &str =
-    "id, kind, name, parent_id, departement, time_zone, address, phone, email, active, created_at";
+    "id, kind, name, parent_id, departement, time_zone, address, phone, email, siren, active, created_at";
 
 fn from_row(r: &AnyRow) -> Organisation {
     Organisation {
@@ -51,6 +53,7 @@ fn from_row(r: &AnyRow) -> Organisation {
         address: r.get("address"),
         phone: r.get("phone"),
         email: r.get("email"),
+        siren: r.get("siren"),
         active: crate::flag(r, "active"),
         created_at: r.get("created_at"),
     }
@@ -186,4 +189,144 @@ pub async fn children(db: &Db, id: &str) -> Result<Vec<Organisation>> {
     .fetch_all(db.pool())
     .await?;
     Ok(rows.iter().map(from_row).collect())
+}
+
+/// The contact details of an organisation the national admin edits (Info Parquet administrations and services).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrganisationDetails {
+    pub name: String,
+    pub siren: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+/// Changes the details of an organisation; the audit event lists the fields that changed (their new values:
+/// these are an organisation's public contact details, not personal data). Nothing changed: no event.
+/// A name already taken by an organisation of the same kind → `Conflict("name")`.
+pub async fn update_details(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    details: &OrganisationDetails,
+    now: i64,
+) -> Result<Organisation> {
+    let before = get_unscoped(db, id).await?;
+    let mut changed = serde_json::Map::new();
+    let mut note = |k: &str, old: Option<&str>, new: Option<&str>| {
+        if old != new {
+            changed.insert(k.into(), serde_json::json!(new));
+        }
+    };
+    note("name", Some(&before.name), Some(&details.name));
+    note("siren", before.siren.as_deref(), details.siren.as_deref());
+    note("email", before.email.as_deref(), details.email.as_deref());
+    note("phone", before.phone.as_deref(), details.phone.as_deref());
+    note(
+        "address",
+        before.address.as_deref(),
+        details.address.as_deref(),
+    );
+    if changed.is_empty() {
+        return Ok(before);
+    }
+    if before.name != details.name {
+        let taken =
+            sqlx::query("SELECT id FROM organisations WHERE kind = $1 AND name = $2 AND id <> $3")
+                .bind(before.kind.as_str())
+                .bind(&details.name)
+                .bind(id)
+                .fetch_optional(db.pool())
+                .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict("name".into()));
+        }
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE organisations SET name = $2, siren = $3, email = $4, phone = $5, address = $6, updated_at = $7 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&details.name)
+    .bind(details.siren.as_deref())
+    .bind(details.email.as_deref())
+    .bind(details.phone.as_deref())
+    .bind(details.address.as_deref())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "organisation.update",
+        "organisation",
+        Some(id),
+        Some(serde_json::Value::Object(changed)),
+    )
+    .await?;
+    tx.commit().await?;
+    get_unscoped(db, id).await
+}
+
+/// Deactivates or reactivates an organisation. Deactivating also closes the open sessions of its users and of
+/// the users of its children (a deactivated administration deactivates its services in effect, see
+/// [`is_operational`]); their API tokens stop working through the same rule. Already in that state: no event.
+pub async fn set_active(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    active: bool,
+    now: i64,
+) -> Result<Organisation> {
+    let before = get_unscoped(db, id).await?;
+    if before.active == active {
+        return Ok(before);
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE organisations SET active = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(i64::from(active))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let mut closed = 0;
+    if !active {
+        closed = sqlx::query(
+            "DELETE FROM sessions WHERE user_id IN (SELECT u.id FROM users u JOIN organisations o \
+             ON o.id = u.organisation_id WHERE o.id = $1 OR o.parent_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    audit::record(
+        &mut *tx,
+        actor,
+        if active {
+            "organisation.reactivate"
+        } else {
+            "organisation.deactivate"
+        },
+        "organisation",
+        Some(id),
+        Some(serde_json::json!({ "name": before.name, "sessions_closed": closed })),
+    )
+    .await?;
+    tx.commit().await?;
+    get_unscoped(db, id).await
+}
+
+/// Whether the users of this organisation may work: it is active and so is its parent (a service of a
+/// deactivated administration is closed too). Unknown → false.
+pub async fn is_operational(db: &Db, id: &str) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT o.active AS own, COALESCE(p.active, 1) AS parent FROM organisations o \
+         LEFT JOIN organisations p ON p.id = o.parent_id WHERE o.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.is_some_and(|r| crate::flag(&r, "own") && crate::flag(&r, "parent")))
 }

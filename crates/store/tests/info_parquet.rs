@@ -1346,3 +1346,140 @@ async fn natinf_search_is_accent_insensitive_and_ranked() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_deactivated_service_loses_its_tokens_and_sessions_but_its_referrals_stay_with_the_parquet(
+) {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let db = &w.db;
+        let id = sent(&w, false).await;
+        let (_, raw) = tokens::create(db, &w.manager, &w.service_a, "Logiciel", &[tokens::SCOPE_READ])
+            .await
+            .unwrap();
+        assert!(tokens::authenticate(db, &raw.0, None).await.is_ok());
+        let agent_id = w.agent.actor.user_id.clone().unwrap();
+        let now = 1_900_000_000;
+        store::sessions::create(db, &agent_id, store::sessions::Stage::Full, None, None, now)
+            .await
+            .unwrap();
+        let actor = &w.admin.actor;
+
+        let off = orgs::set_active(db, actor, &w.service_a, false, now).await.unwrap();
+        assert!(!off.active);
+        assert!(!orgs::is_operational(db, &w.service_a).await.unwrap());
+        assert!(matches!(
+            tokens::authenticate(db, &raw.0, None).await,
+            Err(ParquetError::Unauthenticated)
+        ));
+        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
+            .bind(&agent_id)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(open, 0);
+        // The parquet still reads it, its history included.
+        let d = referrals::get_detail(db, &w.greffe, &id).await.unwrap();
+        assert_eq!(d.referral.status, ReferralStatus::Sent);
+        // Twice: no second event.
+        orgs::set_active(db, actor, &w.service_a, false, now).await.unwrap();
+        let events: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'organisation.deactivate' AND target_id = $1",
+        )
+        .bind(&w.service_a)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(events, 1);
+
+        orgs::set_active(db, actor, &w.service_a, true, now).await.unwrap();
+        assert!(tokens::authenticate(db, &raw.0, None).await.is_ok());
+        // A deactivated administration closes its services in effect.
+        let parent = orgs::get_unscoped(db, &w.service_a).await.unwrap().parent_id.unwrap();
+        orgs::set_active(db, actor, &parent, false, now).await.unwrap();
+        assert!(!orgs::is_operational(db, &w.service_a).await.unwrap());
+        assert!(tokens::authenticate(db, &raw.0, None).await.is_err());
+        assert!(orgs::is_operational(db, &w.nanterre).await.unwrap());
+        assert!(!orgs::is_operational(db, "inconnu").await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn organisation_details_are_updated_audited_and_names_stay_unique_per_kind() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let db = &w.db;
+        let actor = &w.admin.actor;
+        let details = orgs::OrganisationDetails {
+            name: "Unité 92 Nord".into(),
+            siren: Some("130005481".into()),
+            email: Some("uc92@dreets.test".into()),
+            phone: None,
+            address: None,
+        };
+        let o = orgs::update_details(db, actor, &w.service_a, &details, 1_900_000_000)
+            .await
+            .unwrap();
+        assert_eq!((o.name.as_str(), o.siren.as_deref()), ("Unité 92 Nord", Some("130005481")));
+        // Unchanged: no second event.
+        orgs::update_details(db, actor, &w.service_a, &details, 1_900_000_001)
+            .await
+            .unwrap();
+        let events: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT details FROM audit_events WHERE action = 'organisation.update' AND target_id = $1",
+        )
+        .bind(&w.service_a)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(events.len(), 1);
+        assert!(events[0].as_deref().unwrap_or("").contains("130005481"));
+        // Another service's name: refused.
+        let taken = orgs::get_unscoped(db, &w.service_a).await.unwrap();
+        let other = sqlx::query_scalar::<_, String>(
+            "SELECT name FROM organisations WHERE kind = 'service' AND id <> $1 ORDER BY name",
+        )
+        .bind(&taken.id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        let r = orgs::update_details(
+            db,
+            actor,
+            &w.service_a,
+            &orgs::OrganisationDetails {
+                name: other,
+                ..details.clone()
+            },
+            1_900_000_002,
+        )
+        .await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_person_keeps_its_postal_address_and_the_name_of_its_commune() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let id = referrals::create_draft(&w.db, &w.agent).await.unwrap().id;
+        let mut p = suspect_living_in("92050");
+        p.address = "  3 avenue Joliot-Curie ".into();
+        referrals::save_persons(&w.db, &w.agent, &id, &[p.clone()])
+            .await
+            .unwrap();
+        let d = referrals::get_detail(&w.db, &w.agent, &id).await.unwrap();
+        assert_eq!(
+            d.persons[0].address.as_deref(),
+            Some("3 avenue Joliot-Curie")
+        );
+        assert_eq!(d.persons[0].residence_insee.as_deref(), Some("92050"));
+        assert_eq!(d.persons[0].residence_name.as_deref(), Some("Nanterre"));
+        p.address = "x".repeat(201);
+        let e = fields(referrals::save_persons(&w.db, &w.agent, &id, &[p]).await);
+        assert_eq!(e, ["persons[0].address"]);
+    })
+    .await;
+}

@@ -14,6 +14,10 @@ pub static AUDIT_ACTIONS: &[(&str, &str)] = &[
         "Connexion refusée : compte verrouillé",
     ),
     (
+        "auth.login_refused_organisation_inactive",
+        "Connexion refusée : service ou administration désactivé",
+    ),
+    (
         "auth.account_locked",
         "Compte verrouillé après trop d'échecs",
     ),
@@ -37,6 +41,12 @@ pub static AUDIT_ACTIONS: &[(&str, &str)] = &[
     ),
     ("organisation.create", "Création d'une organisation"),
     ("organisation.link", "Lien entre deux organisations"),
+    ("organisation.update", "Modification d'une organisation"),
+    (
+        "organisation.deactivate",
+        "Désactivation d'une organisation",
+    ),
+    ("organisation.reactivate", "Réactivation d'une organisation"),
     (
         "organisation.opening_hours",
         "Horaires d'ouverture modifiés",

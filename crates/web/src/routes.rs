@@ -39,6 +39,8 @@ pub enum Object {
     /// One of the signed-in person's own appointments, under `/mon-espace`: only the person's session opens it
     /// (agents and anonymous callers are sent to the person sign-in page).
     PersonSpace,
+    /// An Info Parquet administration or service (managed by the national admin only).
+    ParquetOrganisation,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -199,6 +201,18 @@ static ROUTES: &[RouteSpec] = &[
         false,
         true,
         O::None,
+    ),
+    r(
+        "/info-parquet/administrations/{id}",
+        true,
+        true,
+        O::ParquetOrganisation,
+    ),
+    r(
+        "/info-parquet/administrations/{id}/statut",
+        false,
+        true,
+        O::ParquetOrganisation,
     ),
     r("/msj/modeles", true, false, O::None),
     r("/msj/modeles/apercu", false, true, O::None),

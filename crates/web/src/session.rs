@@ -195,7 +195,19 @@ async fn resolve(state: &AppState, req: Request) -> Result<(Request, Option<Stri
             )
             .await?
             {
-                match users::get_unscoped(&state.db, &session.user_id).await {
+                let user = match users::get_unscoped(&state.db, &session.user_id).await {
+                    // A user of a deactivated organisation (or of a service of a deactivated administration)
+                    // loses its sessions like a deactivated user.
+                    Ok(u) if u.active => {
+                        if store::orgs::is_operational(&state.db, &u.organisation_id).await? {
+                            Ok(u)
+                        } else {
+                            Err(store::StoreError::NotFound)
+                        }
+                    }
+                    other => other,
+                };
+                match user {
                     Ok(user) if user.active => {
                         let scope = Scope::for_user(
                             &state.db,

@@ -786,3 +786,308 @@ async fn an_administration_manager_manages_its_administration_users_with_adminis
     })
     .await;
 }
+
+async fn audit_count(db: &Db, action: &str, target: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) FROM audit_events WHERE action = $1 AND target_id = $2")
+        .bind(action)
+        .bind(target)
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+/// The login form posted by an anonymous browser: status, body and Location.
+async fn sign_in(app: &axum::Router, email: &str, password: &str) -> (StatusCode, String, String) {
+    let (_, _, headers) = send(app, Request::get("/connexion").body(Body::empty()).unwrap()).await;
+    let cookie = headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = cookie.split('=').nth(1).unwrap().to_string();
+    let body = serde_urlencoded::to_string([
+        ("csrf_token", csrf.as_str()),
+        ("email", email),
+        ("password", password),
+    ])
+    .unwrap();
+    let (s, b, h) = send(
+        app,
+        Request::post("/connexion")
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    let location = h
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (s, b, location)
+}
+
+async fn api_list(app: &axum::Router, token: &str) -> StatusCode {
+    send(
+        app,
+        Request::get("/api/v1/referrals")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .0
+}
+
+#[tokio::test]
+async fn only_the_national_admin_edits_and_deactivates_an_administration_and_its_service() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let app = &w.app;
+        let page = format!("/info-parquet/administrations/{}", w.service_a);
+        let status = format!("{page}/statut");
+        for who in [&w.manager_a, &w.agent_a, &w.nanterre_greffe, &w.manager_b] {
+            assert_eq!(get(app, &page, who).await.0, StatusCode::FORBIDDEN);
+            let (s, _) = post(app, &page, who, &[("name", "Piraté")]).await;
+            assert_eq!(s, StatusCode::FORBIDDEN);
+            let (s, _) = post(app, &status, who, &[("active", "0")]).await;
+            assert_eq!(s, StatusCode::FORBIDDEN);
+        }
+        // Not an administration nor a service (a parquet, an unknown id): 404 even for the national admin.
+        let parquet: String = sqlx::query_scalar::<_, String>(
+            "SELECT id FROM organisations WHERE name = 'Parquet de Nanterre'",
+        )
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+        for id in [parquet.as_str(), "inconnu"] {
+            let uri = format!("/info-parquet/administrations/{id}");
+            assert_eq!(get(app, &uri, &w.admin).await.0, StatusCode::NOT_FOUND);
+            let (s, _) = post(app, &format!("{uri}/statut"), &w.admin, &[("active", "0")]).await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+        }
+        assert_eq!(
+            orgs::get_unscoped(&w.db, &w.service_a).await.unwrap().name,
+            "Unité de contrôle 92"
+        );
+
+        // Edit: a wrong SIREN is a field error, then the right details are saved and audited.
+        let (s, html) = post(
+            app,
+            &page,
+            &w.admin,
+            &[
+                ("name", "Unité de contrôle 92 Nord"),
+                ("siren", "123456780"),
+            ],
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("siren-erreur"), "{html}");
+        let (s, html) = post(
+            app,
+            &page,
+            &w.admin,
+            &[
+                ("name", "Unité de contrôle 92 Nord"),
+                ("siren", "130 005 481"),
+                ("email", "uc92@dreets.test"),
+                ("phone", "01 47 00 00 00"),
+                ("address", "13 rue de Nanterre, 92000 Nanterre"),
+            ],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("Modifications enregistrées"));
+        let o = orgs::get_unscoped(&w.db, &w.service_a).await.unwrap();
+        assert_eq!(o.name, "Unité de contrôle 92 Nord");
+        assert_eq!(o.siren.as_deref(), Some("130005481"));
+        assert_eq!(o.email.as_deref(), Some("uc92@dreets.test"));
+        assert_eq!(
+            audit_count(&w.db, "organisation.update", &w.service_a).await,
+            1
+        );
+
+        // Before: the agent works, its service's API token too.
+        let (_, raw) = store::parquet::tokens::create(
+            &w.db,
+            &w.manager_a.scope,
+            &w.service_a,
+            "Logiciel métier",
+            &[store::parquet::tokens::SCOPE_READ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(api_list(app, &raw.0).await, StatusCode::OK);
+        assert_eq!(
+            get(app, "/info-parquet/signalements", &w.agent_a).await.0,
+            StatusCode::OK
+        );
+        let sent: String = sqlx::query_scalar::<_, String>(
+            "SELECT id FROM referrals WHERE service_id = $1 AND parquet_id = $2",
+        )
+        .bind(&w.service_a)
+        .bind(&parquet)
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+
+        let (s, html) = post(app, &status, &w.admin, &[("active", "0")]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("est désactivé"), "{html}");
+        assert_eq!(
+            audit_count(&w.db, "organisation.deactivate", &w.service_a).await,
+            1
+        );
+        // Its open session is gone, its token refused, its sign-in refused with the reason (right password only).
+        let (s, _, h) = get(app, "/info-parquet/signalements", &w.agent_a).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        assert!(h[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/connexion"));
+        assert_eq!(api_list(app, &raw.0).await, StatusCode::UNAUTHORIZED);
+        let (s, html, location) = sign_in(app, "agent@dreets.test", "mot de passe de test").await;
+        assert_eq!(s, StatusCode::OK, "{location}");
+        assert!(html.contains("Votre service a été désactivé"), "{html}");
+        let (_, html, _) = sign_in(app, "agent@dreets.test", "mauvais mot de passe").await;
+        assert!(!html.contains("désactivé"));
+        assert!(html.contains("Adresse e-mail ou mot de passe incorrect."));
+        // The parquet still reads the referral it received from the service.
+        let (s, html, _) = get(
+            app,
+            &format!("/info-parquet/signalements/{sent}"),
+            &w.nanterre_greffe,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("SARL Exemple"));
+        // The list shows the state.
+        let (_, html, _) = get(app, "/info-parquet/administrations", &w.admin).await;
+        assert!(html.contains("— désactivé"));
+
+        // Deactivating the administration closes its services too (here the manager's own session and sign-in).
+        let admin_status = format!("/info-parquet/administrations/{}/statut", w.admin_a);
+        let (s, _) = post(app, &status, &w.admin, &[("active", "1")]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            audit_count(&w.db, "organisation.reactivate", &w.service_a).await,
+            1
+        );
+        assert_eq!(api_list(app, &raw.0).await, StatusCode::OK);
+        let (s, _, location) = sign_in(app, "agent@dreets.test", "mot de passe de test").await;
+        assert_eq!((s, location.as_str()), (StatusCode::SEE_OTHER, "/accueil"));
+        let (s, _) = post(app, &admin_status, &w.admin, &[("active", "0")]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(api_list(app, &raw.0).await, StatusCode::UNAUTHORIZED);
+        let (s, _, _) = get(app, "/info-parquet/signalements", &w.manager_a).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let (_, html, _) = sign_in(app, "agent@dreets.test", "mot de passe de test").await;
+        assert!(html.contains("Votre service a été désactivé"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_person_address_is_picked_from_the_communes_and_each_person_is_listed_in_the_summary() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let app = &w.app;
+        let id = referrals::create_draft(&w.db, &w.agent_a.scope)
+            .await
+            .unwrap()
+            .id;
+        let step = format!("/info-parquet/signalements/{id}/etapes/personnes");
+        let person = |commune: &'static str| {
+            vec![
+                ("action", "ajouter"),
+                ("kind", "natural"),
+                ("role", "suspect"),
+                ("first_name", "Jean"),
+                ("last_name", "Dupont"),
+                ("address", "12 rue de la Paix"),
+                ("residence_commune", commune),
+            ]
+        };
+        // A commune that is not in the list: a field error, nothing saved.
+        let (s, html) = post(app, &step, &w.agent_a, &person("Lyon")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            html.contains("Aucune commune ne correspond à « Lyon »"),
+            "{html}"
+        );
+        assert!(html.contains("12 rue de la Paix"));
+        // Several match: a choice among them, nothing saved yet.
+        refdata::upsert_communes(
+            &w.db,
+            &Actor::system("test"),
+            &[Commune {
+                insee: "91479".into(),
+                name: "Paray-Vieille-Poste".into(),
+                departement: "91".into(),
+                postcodes: vec![],
+            }],
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        let (s, html) = post(app, &step, &w.agent_a, &person("par")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("Plusieurs communes correspondent"), "{html}");
+        assert!(html.contains("value=\"75056\"") && html.contains("value=\"91479\""));
+        let d = referrals::get_detail(&w.db, &w.agent_a.scope, &id)
+            .await
+            .unwrap();
+        assert!(d.persons.is_empty());
+        // By name: found and stored with the street line.
+        let (s, _) = post(app, &step, &w.agent_a, &person("nanterre")).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        // A legal person whose commune was chosen among candidates.
+        let (s, _) = post(
+            app,
+            &step,
+            &w.agent_a,
+            &[
+                ("action", "ajouter"),
+                ("kind", "legal"),
+                ("role", "victim"),
+                ("legal_name", "SAS Les Bâtisseurs"),
+                ("residence_commune", "par"),
+                ("residence_insee", "75056"),
+            ],
+        )
+        .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let d = referrals::get_detail(&w.db, &w.agent_a.scope, &id)
+            .await
+            .unwrap();
+        assert_eq!(d.persons.len(), 2);
+        assert_eq!(d.persons[0].residence_insee.as_deref(), Some("92050"));
+        assert_eq!(d.persons[0].residence_name.as_deref(), Some("Nanterre"));
+        assert_eq!(d.persons[0].address.as_deref(), Some("12 rue de la Paix"));
+        assert_eq!(d.persons[1].residence_insee.as_deref(), Some("75056"));
+        assert_eq!(d.persons[1].address, None);
+        // The step's table shows the address; the summary lists each person.
+        let (_, html, _) = get(app, &step, &w.agent_a).await;
+        assert!(
+            html.contains("adresse : 12 rue de la Paix, Nanterre (92050)"),
+            "{html}"
+        );
+        let (_, html, _) = get(
+            app,
+            &format!("/info-parquet/signalements/{id}/etapes/envoi"),
+            &w.agent_a,
+        )
+        .await;
+        assert!(
+            html.contains("Jean Dupont (personne physique, mis en cause, Nanterre (92050))"),
+            "{html}"
+        );
+        assert!(html.contains("SAS Les Bâtisseurs (personne morale, victime, Paris (75056))"));
+    })
+    .await;
+}

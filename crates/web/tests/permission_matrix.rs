@@ -238,6 +238,20 @@ fn targets(w: &World, path: &str, object: Object, fx: &Fixtures) -> Vec<Target> 
                     ));
                 }
             }
+            Object::ParquetOrganisation => {
+                // An administration's service: the national admin's only (the org decides nothing here).
+                let sorg = if side == "a" {
+                    &fx.service_x
+                } else {
+                    &fx.service_y
+                };
+                out.push(t(
+                    fill(sorg),
+                    sorg,
+                    Action::ManageUsers,
+                    Action::ManageUsers,
+                ));
+            }
             Object::Referral | Object::ReferralMessage | Object::Attachment | Object::ApiToken => {
                 let (id, sorg) = match (object, side) {
                     (Object::Attachment, "a") => (&fx.attachment_x, &fx.service_x),
@@ -588,7 +602,13 @@ async fn every_route_with_an_id_answers_each_role_as_the_permission_model_says()
                             Some(c) => {
                                 let scope = &scopes[c];
                                 let relation = scope.relation(&t.org);
-                                if is_info_parquet(route.object) {
+                                if route.object == Object::ParquetOrganisation {
+                                    if scope.is_national() {
+                                        Expect::Allowed
+                                    } else {
+                                        Expect::Denied
+                                    }
+                                } else if is_info_parquet(route.object) {
                                     if relation == Relation::Other && !scope.is_national() {
                                         Expect::Denied
                                     } else {

@@ -169,6 +169,10 @@ pub struct Person {
     pub legal_name: Option<String>,
     pub siren: Option<String>,
     pub residence_insee: Option<String>,
+    /// Name of the residence commune (from the communes table), when known.
+    pub residence_name: Option<String>,
+    /// Street line of the postal address (its commune is `residence_insee`).
+    pub address: Option<String>,
 }
 
 impl std::fmt::Debug for Person {
@@ -374,8 +378,9 @@ async fn load_places(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Vec<Pla
 
 async fn load_persons(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Vec<Person>> {
     let rows = sqlx::query(
-        "SELECT kind, role, first_name, last_name, birth_date, legal_name, siren, residence_insee \
-         FROM referral_persons WHERE referral_id = $1 ORDER BY position",
+        "SELECT p.kind, p.role, p.first_name, p.last_name, p.birth_date, p.legal_name, p.siren, \
+         p.residence_insee, p.address, c.name AS residence_name FROM referral_persons p \
+         LEFT JOIN communes c ON c.insee = p.residence_insee WHERE p.referral_id = $1 ORDER BY p.position",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -393,6 +398,8 @@ async fn load_persons(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Vec<Pe
                 legal_name: r.get("legal_name"),
                 siren: r.get("siren"),
                 residence_insee: r.get("residence_insee"),
+                residence_name: r.get("residence_name"),
+                address: r.get("address"),
             })
         })
         .collect()
@@ -529,7 +536,10 @@ pub struct PersonInput {
     pub birth_date: String,
     pub legal_name: String,
     pub siren: String,
+    /// INSEE code of the commune of the postal address (residence), chosen from the communes list.
     pub residence_insee: String,
+    /// Street line of the postal address (number and street), optional.
+    pub address: String,
 }
 
 impl std::fmt::Debug for PersonInput {
@@ -779,6 +789,9 @@ pub fn check_persons(
                 }
             }
         };
+        if p.address.chars().count() > MAX_NAME {
+            errors.push(too_long(&f("address"), MAX_NAME));
+        }
         if errors.len() == before {
             let natural = kind == Some(PersonKind::Natural);
             out.push(Person {
@@ -790,6 +803,8 @@ pub fn check_persons(
                 legal_name: opt(&p.legal_name).filter(|_| !natural),
                 siren,
                 residence_insee: residence,
+                residence_name: None,
+                address: opt(&p.address),
             });
         }
     }
@@ -1074,7 +1089,8 @@ async fn persons_tx(tx: &mut Tx<'_>, id: &str, input: &[PersonInput]) -> PResult
     for (pos, p) in persons.iter().enumerate() {
         sqlx::query(
             "INSERT INTO referral_persons (id, referral_id, position, kind, role, first_name, last_name, \
-             birth_date, legal_name, siren, residence_insee) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             birth_date, legal_name, siren, residence_insee, address) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(crate::new_id())
         .bind(id)
@@ -1087,6 +1103,7 @@ async fn persons_tx(tx: &mut Tx<'_>, id: &str, input: &[PersonInput]) -> PResult
         .bind(p.legal_name.as_deref())
         .bind(p.siren.as_deref())
         .bind(p.residence_insee.as_deref())
+        .bind(p.address.as_deref())
         .execute(&mut **tx)
         .await?;
     }

@@ -219,8 +219,8 @@ pub async fn revoke(db: &Db, scope: &Scope, id: &str) -> PResult<()> {
     Ok(())
 }
 
-/// The caller behind a raw token: unknown, revoked, a token of an inactive service or one whose creator was
-/// deactivated → Unauthenticated.
+/// The caller behind a raw token: unknown, revoked, a token of an inactive service (or of a service of an inactive
+/// administration) or one whose creator was deactivated → Unauthenticated.
 pub async fn authenticate(db: &Db, raw: &str, ip: Option<String>) -> PResult<ApiPrincipal> {
     let raw = raw.trim();
     if !raw.starts_with(TOKEN_PREFIX) {
@@ -229,7 +229,9 @@ pub async fn authenticate(db: &Db, raw: &str, ip: Option<String>) -> PResult<Api
     let row = sqlx::query(
         "SELECT t.id, t.service_id, t.name, t.scopes, t.created_by, t.created_at, t.last_used_at, t.revoked_at \
          FROM api_tokens t JOIN organisations o ON o.id = t.service_id JOIN users u ON u.id = t.created_by \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND o.active = 1 AND u.active = 1",
+         LEFT JOIN organisations p ON p.id = o.parent_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND o.active = 1 AND u.active = 1 \
+         AND (p.id IS NULL OR p.active = 1)",
     )
     .bind(crate::sha256_hex(raw))
     .fetch_optional(db.pool())

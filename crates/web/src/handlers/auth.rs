@@ -19,6 +19,8 @@ use crate::views::*;
 use crate::{password, totp, AppState};
 
 const GENERIC_LOGIN_ERROR: &str = "Adresse e-mail ou mot de passe incorrect.";
+/// Shown only to whoever gave the right password (a stranger gets the generic answer).
+pub const ORGANISATION_INACTIVE_ERROR: &str = "Votre service a été désactivé : vous ne pouvez plus vous connecter à Passerelle. Si vous pensez qu'il s'agit d'une erreur, adressez-vous à votre responsable ou à l'administrateur national d'Info Parquet.";
 const LOCKED_ERROR: &str =
     "Votre compte est verrouillé pendant 15 minutes après 10 tentatives infructueuses. \
     Réessayez plus tard ou choisissez un nouveau mot de passe avec « Mot de passe oublié ».";
@@ -264,6 +266,25 @@ pub async fn login(
             &ctx,
             &email,
             Some(GENERIC_LOGIN_ERROR.into()),
+            &f.suivant,
+        ));
+    }
+    // Only after the right password: the page may then say why, without telling a stranger anything.
+    if !store::orgs::is_operational(&st.db, &user.organisation_id).await? {
+        users::release_attempt(&st.db, &user.id).await?;
+        audit::record(
+            st.db.pool(),
+            &actor,
+            "auth.login_refused_organisation_inactive",
+            "user",
+            Some(&user.id),
+            None,
+        )
+        .await?;
+        return page(login_page(
+            &ctx,
+            &email,
+            Some(ORGANISATION_INACTIVE_ERROR.into()),
             &f.suivant,
         ));
     }

@@ -72,6 +72,14 @@ pub fn routes() -> Router<AppState> {
             "/info-parquet/administrations/services",
             post(onboarding::add_services),
         )
+        .route(
+            "/info-parquet/administrations/{id}",
+            get(onboarding::show).post(onboarding::update),
+        )
+        .route(
+            "/info-parquet/administrations/{id}/statut",
+            post(onboarding::set_status),
+        )
 }
 
 /// Menu entries of this area for a role.

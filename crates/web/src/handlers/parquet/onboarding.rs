@@ -24,10 +24,18 @@ use crate::AppState;
 /// At most this many services are created in one go.
 const MAX_SERVICES: usize = 30;
 
-pub struct AdministrationRow {
+pub struct ServiceLink {
+    pub id: String,
     pub name: String,
+    pub active: bool,
+}
+
+pub struct AdministrationRow {
+    pub id: String,
+    pub name: String,
+    pub active: bool,
     pub departement: String,
-    pub services: Vec<String>,
+    pub services: Vec<ServiceLink>,
     pub managers: Vec<String>,
     pub agents: usize,
 }
@@ -70,9 +78,18 @@ async fn build(
             .filter(|u| in_admin(&u.organisation_id))
             .collect();
         rows.push(AdministrationRow {
+            id: a.id.clone(),
             name: a.name.clone(),
+            active: a.active,
             departement: a.departement.clone().unwrap_or_default(),
-            services: services.iter().map(|s| s.name.clone()).collect(),
+            services: services
+                .iter()
+                .map(|s| ServiceLink {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    active: s.active,
+                })
+                .collect(),
             managers: members
                 .iter()
                 .filter(|u| u.role == Role::AdminManager)
@@ -371,6 +388,221 @@ pub async fn add_services(
             administration.name
         ),
     );
+    page(p)
+}
+
+/// The edit page of one administration or service.
+#[derive(Template)]
+#[template(path = "parquet/administration.html")]
+pub struct OrganisationPage {
+    pub ctx: PageCtx,
+    pub org: orgs::Organisation,
+    /// "L'administration" or "Le service".
+    pub what: &'static str,
+    pub parent: Option<orgs::Organisation>,
+    pub services: Vec<orgs::Organisation>,
+    /// Active accounts attached to it (and, for an administration, to its services).
+    pub users: usize,
+    pub errors: Errors,
+    pub form: HashMap<String, String>,
+}
+
+impl OrganisationPage {
+    pub fn value(&self, field: &str) -> &str {
+        self.form.get(field).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// An administration or a service, for the national admin only; any other organisation (or none) → 404.
+async fn load_org(st: &AppState, auth: &Auth, id: &str) -> AppResult<orgs::Organisation> {
+    require_national(auth)?;
+    match orgs::get(&st.db, auth.scope(), id).await {
+        Ok(o) if matches!(o.kind, OrgKind::Administration | OrgKind::Service) => Ok(o),
+        Ok(_) | Err(StoreError::NotFound) => Err(crate::error::AppError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn org_page(
+    st: &AppState,
+    auth: &Auth,
+    org: orgs::Organisation,
+    errors: Errors,
+    form: Option<HashMap<String, String>>,
+) -> AppResult<OrganisationPage> {
+    let parent = match &org.parent_id {
+        Some(p) => Some(orgs::get_unscoped(&st.db, p).await?),
+        None => None,
+    };
+    let services = if org.kind == OrgKind::Administration {
+        orgs::children(&st.db, &org.id).await?
+    } else {
+        vec![]
+    };
+    let users = users::list_managed(&st.db, auth.scope())
+        .await?
+        .iter()
+        .filter(|u| {
+            u.active
+                && (u.organisation_id == org.id
+                    || services.iter().any(|s| s.id == u.organisation_id))
+        })
+        .count();
+    let form = form.unwrap_or_else(|| {
+        HashMap::from([
+            ("name".to_string(), org.name.clone()),
+            ("siren".into(), org.siren.clone().unwrap_or_default()),
+            ("email".into(), org.email.clone().unwrap_or_default()),
+            (
+                "phone".into(),
+                org.phone
+                    .as_deref()
+                    .and_then(|p| domain::PhoneNumber::parse(p).ok())
+                    .map(|p| p.national_display())
+                    .unwrap_or_else(|| org.phone.clone().unwrap_or_default()),
+            ),
+            ("address".into(), org.address.clone().unwrap_or_default()),
+        ])
+    });
+    let what = if org.kind == OrgKind::Administration {
+        "L'administration"
+    } else {
+        "Le service"
+    };
+    Ok(OrganisationPage {
+        ctx: PageCtx::new(&auth.1, &org.name),
+        what,
+        org,
+        parent,
+        services,
+        users,
+        errors,
+        form,
+    })
+}
+
+/// `GET /info-parquet/administrations/{id}`: the details and the status of an administration or service.
+pub async fn show(
+    auth: Auth,
+    State(st): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> AppResult<Response> {
+    let org = load_org(&st, &auth, &id).await?;
+    page(org_page(&st, &auth, org, Errors::default(), None).await?)
+}
+
+/// `POST /info-parquet/administrations/{id}`: name, SIREN, contact e-mail, phone and address (audited).
+pub async fn update(
+    auth: Auth,
+    State(st): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let org = load_org(&st, &auth, &id).await?;
+    let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let mut errors = Errors::default();
+    let name = get("name");
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push("name", "Saisissez le nom (200 caractères au plus).");
+    }
+    let siren = match get("siren").as_str() {
+        "" => None,
+        raw => match domain::Siren::parse(raw) {
+            Ok(s) => Some(s.as_str().to_string()),
+            Err(e) => {
+                errors.push("siren", e.to_string());
+                None
+            }
+        },
+    };
+    let email = match get("email").as_str() {
+        "" => None,
+        raw => match domain::Email::parse(raw) {
+            Ok(e) => Some(e.as_str().to_string()),
+            Err(e) => {
+                errors.push("email", e.to_string());
+                None
+            }
+        },
+    };
+    let phone = match get("phone").as_str() {
+        "" => None,
+        raw => match domain::PhoneNumber::parse(raw) {
+            Ok(p) => Some(p.as_str().to_string()),
+            Err(e) => {
+                errors.push("phone", format!("Numéro de téléphone invalide : {e}."));
+                None
+            }
+        },
+    };
+    let address = get("address");
+    if address.chars().count() > 300 {
+        errors.push("address", "L'adresse fait 300 caractères au plus.");
+    }
+    if errors.any() {
+        return invalid_org(org_page(&st, &auth, org, errors, Some(f)).await?);
+    }
+    let details = orgs::OrganisationDetails {
+        name,
+        siren,
+        email,
+        phone,
+        address: (!address.is_empty()).then_some(address),
+    };
+    match orgs::update_details(&st.db, &auth.scope().actor, &org.id, &details, store::now()).await {
+        Ok(updated) => {
+            let mut p = org_page(&st, &auth, updated, Errors::default(), None).await?;
+            p.ctx = p.ctx.with_notice("success", "Modifications enregistrées.");
+            page(p)
+        }
+        Err(StoreError::Conflict(_)) => {
+            errors.push("name", "Une organisation du même type porte déjà ce nom.");
+            invalid_org(org_page(&st, &auth, org, errors, Some(f)).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn invalid_org(p: OrganisationPage) -> AppResult<Response> {
+    let mut resp = page(p)?;
+    *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(resp)
+}
+
+/// `POST /info-parquet/administrations/{id}/statut` with `active=0` (deactivate) or `active=1` (reactivate).
+/// Deactivated: its users (and those of its services) cannot sign in, their sessions are closed and their API
+/// tokens refused; its referrals stay with their parquet.
+pub async fn set_status(
+    auth: Auth,
+    State(st): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let org = load_org(&st, &auth, &id).await?;
+    let active = match f.get("active").map(String::as_str) {
+        Some("1") => true,
+        Some("0") => false,
+        _ => {
+            let mut errors = Errors::default();
+            errors.push("active", "Choisissez de désactiver ou de réactiver.");
+            return invalid_org(org_page(&st, &auth, org, errors, None).await?);
+        }
+    };
+    let updated =
+        orgs::set_active(&st.db, &auth.scope().actor, &org.id, active, store::now()).await?;
+    let notice = match (active, updated.kind) {
+        (false, OrgKind::Administration) => format!(
+            "« {} » est désactivée : ses agents et ceux de ses services ne peuvent plus se connecter ni utiliser leurs jetons d'API. Ses signalements restent consultables par les parquets.",
+            updated.name
+        ),
+        (false, _) => format!(
+            "« {} » est désactivé : ses agents ne peuvent plus se connecter ni utiliser leurs jetons d'API. Ses signalements restent consultables par les parquets.",
+            updated.name
+        ),
+        (true, _) => format!("« {} » est de nouveau actif : ses agents peuvent se reconnecter.", updated.name),
+    };
+    let mut p = org_page(&st, &auth, updated, Errors::default(), None).await?;
+    p.ctx = p.ctx.with_notice("success", notice);
     page(p)
 }
 

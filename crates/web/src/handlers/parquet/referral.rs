@@ -700,7 +700,28 @@ pub async fn acknowledgement_pdf(
         .map(|o| format!("NATINF {} — {}", o.code, o.label))
         .collect();
     doc.paragraph(&format!("Infractions : {}.", offences.join(" ; ")));
-    doc.paragraph(&format!("Personnes concernées : {}.", d.persons.len()));
+    doc.heading("Personnes concernées");
+    let persons = super::wizard::person_views(&d);
+    if persons.is_empty() {
+        doc.paragraph("Aucune personne identifiée.");
+    } else {
+        let rows: Vec<Vec<String>> = persons
+            .iter()
+            .map(|p| {
+                vec![
+                    p.name.clone(),
+                    p.kind.to_string(),
+                    p.role.to_string(),
+                    if p.commune.is_empty() {
+                        "—".into()
+                    } else {
+                        p.commune.clone()
+                    },
+                ]
+            })
+            .collect();
+        doc.table(&["Nom", "Type", "Rôle", "Commune"], &rows);
+    }
     doc.heading("Pièces jointes");
     if atts.is_empty() {
         doc.paragraph("Aucune pièce jointe.");

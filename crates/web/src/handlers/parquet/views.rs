@@ -53,7 +53,20 @@ pub struct PersonView {
     pub name: String,
     pub kind: &'static str,
     pub role: &'static str,
+    /// "Nanterre (92050)", or empty.
+    pub commune: String,
     pub details: String,
+}
+
+impl PersonView {
+    /// One line of a summary: "Jean Dupont (personne physique, mis en cause, Nanterre (92050))".
+    pub fn summary(&self) -> String {
+        let mut parts = vec![self.kind.to_lowercase(), self.role.to_lowercase()];
+        if !self.commune.is_empty() {
+            parts.push(self.commune.clone());
+        }
+        format!("{} ({})", self.name, parts.join(", "))
+    }
 }
 
 pub struct OffenceView {
@@ -95,6 +108,8 @@ pub struct WizardPage {
     pub candidates: Vec<Choice>,
     pub persons: Vec<PersonView>,
     pub person: PersonInput,
+    /// The text typed in the commune picker of the person's address.
+    pub person_commune: String,
     pub offences: Vec<OffenceView>,
     pub natinf_q: String,
     pub natinf_results: Vec<OffenceView>,

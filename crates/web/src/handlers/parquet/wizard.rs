@@ -90,8 +90,18 @@ pub fn person_views(d: &ReferralDetail) -> Vec<PersonView> {
             if let Some(s) = &p.siren {
                 details.push(format!("SIREN {s}"));
             }
-            if let Some(r) = &p.residence_insee {
-                details.push(format!("commune de résidence {r}"));
+            let commune = match (&p.residence_name, &p.residence_insee) {
+                (Some(n), Some(c)) => format!("{n} ({c})"),
+                (None, Some(c)) => c.clone(),
+                _ => String::new(),
+            };
+            let address = [p.address.clone().unwrap_or_default(), commune.clone()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if !address.is_empty() {
+                details.push(format!("adresse : {address}"));
             }
             PersonView {
                 name,
@@ -101,6 +111,7 @@ pub fn person_views(d: &ReferralDetail) -> Vec<PersonView> {
                     "Personne morale"
                 },
                 role: p.role.label(),
+                commune,
                 details: details.join(", "),
             }
         })
@@ -168,6 +179,7 @@ fn person_input(p: &referrals::Person) -> PersonInput {
         legal_name: p.legal_name.clone().unwrap_or_default(),
         siren: p.siren.clone().unwrap_or_default(),
         residence_insee: p.residence_insee.clone().unwrap_or_default(),
+        address: p.address.clone().unwrap_or_default(),
     }
 }
 
@@ -246,6 +258,7 @@ async fn base_page(
             role: "suspect".into(),
             ..Default::default()
         },
+        person_commune: String::new(),
         offences: offence_views(d),
         natinf_q: String::new(),
         natinf_results: vec![],
@@ -312,7 +325,18 @@ async fn base_page(
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
-            ("Personnes", w.persons.len().to_string()),
+            (
+                "Personnes",
+                if w.persons.is_empty() {
+                    "Aucune".into()
+                } else {
+                    w.persons
+                        .iter()
+                        .map(|p| p.summary())
+                        .collect::<Vec<_>>()
+                        .join(" ; ")
+                },
+            ),
             (
                 "Infractions",
                 w.offences
@@ -401,6 +425,52 @@ async fn natinf_results(st: &AppState, q: &str) -> AppResult<Vec<OffenceView>> {
         .collect())
 }
 
+/// What a commune search gives: one commune, several to choose from, or none (with the French message).
+enum CommunePick {
+    One(String),
+    Several(Vec<Choice>),
+    None(String),
+}
+
+/// The commune picker of the wizard (places of the facts and persons' addresses): the typed name, postcode or
+/// INSEE code is searched in the communes list; an exact name or code wins, else the only match, else a choice.
+async fn pick_commune(st: &AppState, q: &str) -> AppResult<CommunePick> {
+    let found = store::refdata::search_communes(&st.db, q, 20).await?;
+    let key = store::search_key(q);
+    let exact: Vec<_> = found
+        .iter()
+        .filter(|c| store::search_key(&c.name) == key || c.insee == q)
+        .collect();
+    Ok(if exact.len() == 1 {
+        CommunePick::One(exact[0].insee.clone())
+    } else if found.len() == 1 {
+        CommunePick::One(found[0].insee.clone())
+    } else if found.is_empty() {
+        CommunePick::None(format!(
+            "Aucune commune ne correspond à « {q} » : vérifiez l'orthographe, ou saisissez le code postal."
+        ))
+    } else {
+        CommunePick::Several(
+            found
+                .into_iter()
+                .map(|c| Choice {
+                    label: format!(
+                        "{} ({}{})",
+                        c.name,
+                        c.departement,
+                        c.postcodes
+                            .first()
+                            .map(|p| format!(", {p}"))
+                            .unwrap_or_default()
+                    ),
+                    value: c.insee,
+                    selected: false,
+                })
+                .collect(),
+        )
+    })
+}
+
 fn field<'a>(f: &'a HashMap<String, String>, name: &str) -> &'a str {
     f.get(name).map(String::as_str).unwrap_or("")
 }
@@ -471,35 +541,10 @@ pub async fn step_submit(
                                 "Saisissez le nom, le code postal ou le code INSEE de la commune.",
                             );
                         } else {
-                            let found = store::refdata::search_communes(&st.db, &q, 20).await?;
-                            let key = store::search_key(&q);
-                            let exact: Vec<_> = found
-                                .iter()
-                                .filter(|c| store::search_key(&c.name) == key || c.insee == q)
-                                .collect();
-                            if exact.len() == 1 {
-                                insee = exact[0].insee.clone();
-                            } else if found.len() == 1 {
-                                insee = found[0].insee.clone();
-                            } else if found.is_empty() {
-                                errors.push("commune", format!("Aucune commune ne correspond à « {q} » : vérifiez l'orthographe, ou saisissez le code postal."));
-                            } else {
-                                candidates = found
-                                    .into_iter()
-                                    .map(|c| Choice {
-                                        label: format!(
-                                            "{} ({}{})",
-                                            c.name,
-                                            c.departement,
-                                            c.postcodes
-                                                .first()
-                                                .map(|p| format!(", {p}"))
-                                                .unwrap_or_default()
-                                        ),
-                                        value: c.insee,
-                                        selected: false,
-                                    })
-                                    .collect();
+                            match pick_commune(&st, &q).await? {
+                                CommunePick::One(code) => insee = code,
+                                CommunePick::Several(c) => candidates = c,
+                                CommunePick::None(m) => errors.push("commune", m),
                             }
                         }
                     }
@@ -549,7 +594,7 @@ pub async fn step_submit(
                     Ok(stay)
                 }
                 "ajouter" => {
-                    let p = PersonInput {
+                    let mut p = PersonInput {
                         kind: field(&f, "kind").into(),
                         role: field(&f, "role").into(),
                         first_name: field(&f, "first_name").into(),
@@ -557,8 +602,33 @@ pub async fn step_submit(
                         birth_date: field(&f, "birth_date").into(),
                         legal_name: field(&f, "legal_name").into(),
                         siren: field(&f, "siren").into(),
-                        residence_insee: field(&f, "residence_insee").into(),
+                        residence_insee: field(&f, "residence_insee").trim().into(),
+                        address: field(&f, "address").trim().into(),
                     };
+                    // The commune of the address comes from the picker (a choice among candidates, or a search).
+                    let q = field(&f, "residence_commune").trim().to_string();
+                    if p.residence_insee.is_empty() && !q.is_empty() {
+                        let pick = pick_commune(&st, &q).await?;
+                        let CommunePick::One(code) = pick else {
+                            let mut errors = Errors::default();
+                            let mut w = base_page(&st, &auth, &d, i, Errors::default()).await?;
+                            match pick {
+                                CommunePick::Several(c) => w.candidates = c,
+                                CommunePick::None(m) => errors.push("residence_commune", m),
+                                CommunePick::One(_) => {}
+                            }
+                            let invalid = errors.any();
+                            w.errors = errors;
+                            w.person = p;
+                            w.person_commune = q;
+                            let mut resp = page(w)?;
+                            if invalid {
+                                *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+                            }
+                            return Ok(resp);
+                        };
+                        p.residence_insee = code;
+                    }
                     list.push(p.clone());
                     let n = list.len() - 1;
                     match referrals::save_persons(&st.db, scope, &id, &list).await {
@@ -569,8 +639,12 @@ pub async fn step_submit(
                             if !errors.any() {
                                 errors = all;
                             }
+                            if let Some(m) = errors.get("residence_insee").map(str::to_string) {
+                                errors.push("residence_commune", m);
+                            }
                             let mut w = base_page(&st, &auth, &d, i, errors).await?;
                             w.person = p;
+                            w.person_commune = q;
                             page(w)
                         }
                     }
