@@ -698,6 +698,10 @@ async fn an_unanswered_divestment_is_accepted_after_ten_days_and_access_moves() 
     on_each_backend(|db| async move {
         let w = world(&db, 1).await;
         let a = new_ppsmj(&db, &w, "Jean", "Martin", "06 11 11 11 11").await;
+        // An upcoming appointment: the request waits for an answer.
+        appointments::book(&db, &w.cpip92, &free_booking(&a, &w, now() + DAY))
+            .await
+            .unwrap();
         let d = divestments::request(&db, &w.cpip92, &a, &w.spip75, "Déménagement à Paris", now())
             .await
             .unwrap();
@@ -754,6 +758,9 @@ async fn a_refusal_needs_a_reason_and_keeps_the_record_where_it_was() {
     on_each_backend(|db| async move {
         let w = world(&db, 1).await;
         let a = new_ppsmj(&db, &w, "Jean", "Martin", "06 11 11 11 11").await;
+        appointments::book(&db, &w.cpip92, &free_booking(&a, &w, now() + DAY))
+            .await
+            .unwrap();
         let d = divestments::request(&db, &w.cpip92, &a, &w.spip75, "", now())
             .await
             .unwrap();
@@ -779,6 +786,231 @@ async fn a_refusal_needs_a_reason_and_keeps_the_record_where_it_was() {
                 .unwrap(),
             0
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_divestment_is_accepted_at_once_for_an_archived_record_no_appointment_or_six_idle_months()
+{
+    on_each_backend(|db| async move {
+        let w = world(&db, 1).await;
+        let reason = |d: &divestments::Divestment| {
+            d.answer_comment
+                .as_deref()
+                .and_then(divestments::ImmediateReason::parse_text)
+        };
+        // No appointment at all.
+        let a = new_ppsmj(&db, &w, "Jean", "Martin", "06 11 11 11 11").await;
+        let d = divestments::request(&db, &w.cpip92, &a, &w.spip75, "", now())
+            .await
+            .unwrap();
+        assert_eq!(d.state, DivestmentState::AutoAccepted);
+        assert_eq!(
+            reason(&d),
+            Some(divestments::ImmediateReason::NoAppointment)
+        );
+        assert_eq!(
+            ppsmj::get(&db, &w.cpip75, &a)
+                .await
+                .unwrap()
+                .organisation_id,
+            w.spip75
+        );
+        assert!(matches!(
+            ppsmj::get(&db, &w.cpip92, &a).await,
+            Err(StoreError::NotFound)
+        ));
+
+        // Only a canceled appointment: still "no appointment".
+        let b = new_ppsmj(&db, &w, "Léa", "Petit", "06 22 22 22 22").await;
+        let booked = appointments::book(&db, &w.cpip92, &free_booking(&b, &w, now() + DAY))
+            .await
+            .unwrap()
+            .appointment;
+        appointments::cancel(&db, &w.cpip92, &booked.id, "Erreur de saisie", now())
+            .await
+            .unwrap();
+        let d = divestments::request(&db, &w.cpip92, &b, &w.spip75, "", now())
+            .await
+            .unwrap();
+        assert_eq!(
+            reason(&d),
+            Some(divestments::ImmediateReason::NoAppointment)
+        );
+
+        // An archived record (it was refused before: now it moves at once).
+        let c = new_ppsmj(&db, &w, "Noé", "Bernard", "06 33 33 33 33").await;
+        appointments::book(&db, &w.cpip92, &free_booking(&c, &w, now() + DAY))
+            .await
+            .unwrap();
+        // Archived two days later, after the appointment: only the archive makes it immediate.
+        ppsmj::archive(&db, &w.cpip92, &c, now() + 2 * DAY)
+            .await
+            .unwrap();
+        let d = divestments::request(&db, &w.cpip92, &c, &w.spip75, "", now() + 3 * DAY)
+            .await
+            .unwrap();
+        assert_eq!(d.state, DivestmentState::AutoAccepted);
+        assert_eq!(reason(&d), Some(divestments::ImmediateReason::Archived));
+
+        // Last appointment 184 days before the request: at once; 100 days before: it waits.
+        let old = new_ppsmj(&db, &w, "Zoé", "Durand", "06 44 44 44 44").await;
+        let recent = new_ppsmj(&db, &w, "Paul", "Roux", "06 55 55 55 55").await;
+        for p in [&old, &recent] {
+            appointments::book(&db, &w.cpip92, &free_booking(p, &w, now() + DAY))
+                .await
+                .unwrap();
+        }
+        let d = divestments::request(&db, &w.cpip92, &recent, &w.spip75, "", now() + 101 * DAY)
+            .await
+            .unwrap();
+        assert_eq!(d.state, DivestmentState::Pending);
+        assert_eq!(d.answer_comment, None);
+        let d = divestments::request(&db, &w.cpip92, &old, &w.spip75, "", now() + 185 * DAY)
+            .await
+            .unwrap();
+        assert_eq!(d.state, DivestmentState::AutoAccepted);
+        assert_eq!(reason(&d), Some(divestments::ImmediateReason::Idle));
+        // The requester keeps the trail, with the reason.
+        let trail = divestments::list(&db, &w.cpip92, Some(&old)).await.unwrap();
+        assert_eq!(trail.len(), 1);
+        assert!(trail[0]
+            .answer_comment
+            .as_deref()
+            .unwrap()
+            .contains("plus de 6 mois"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refusing_a_divestment_refuses_the_other_pending_requests_for_the_same_person() {
+    on_each_backend(|db| async move {
+        let w = world(&db, 1).await;
+        // Two records of the same person (same names and birth date), and an unrelated person.
+        let a = new_ppsmj(&db, &w, "Jean", "Martin", "06 11 11 11 11").await;
+        let twin = new_ppsmj(&db, &w, "JEAN", "Martin", "06 22 22 22 22").await;
+        let other = new_ppsmj(&db, &w, "Léa", "Petit", "06 33 33 33 33").await;
+        let mut ids = vec![];
+        for p in [&a, &twin, &other] {
+            appointments::book(&db, &w.cpip92, &free_booking(p, &w, now() + DAY))
+                .await
+                .unwrap();
+            ids.push(
+                divestments::request(&db, &w.cpip92, p, &w.spip75, "", now())
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        // Over 120 characters: refused, nothing changes.
+        let long = "x".repeat(121);
+        assert!(matches!(
+            divestments::answer(&db, &w.cpip75, &ids[0], false, &long, now()).await,
+            Err(MsjError::Invalid(_))
+        ));
+        assert_eq!(
+            divestments::get(&db, &w.cpip75, &ids[0])
+                .await
+                .unwrap()
+                .state,
+            DivestmentState::Pending
+        );
+        // The sender cannot refuse in the receiver's place.
+        assert!(matches!(
+            divestments::answer(&db, &w.cpip92, &ids[0], false, "Non", now()).await,
+            Err(MsjError::Forbidden(_))
+        ));
+        let reason = "é".repeat(120);
+        divestments::answer(&db, &w.cpip75, &ids[0], false, &reason, now() + 60)
+            .await
+            .unwrap();
+        let twin_d = divestments::get(&db, &w.cpip92, &ids[1]).await.unwrap();
+        assert_eq!(twin_d.state, DivestmentState::Refused);
+        assert_eq!(twin_d.answer_comment.as_deref(), Some(reason.as_str()));
+        assert_eq!(twin_d.answered_at, Some(now() + 60));
+        assert_eq!(
+            divestments::get(&db, &w.cpip92, &ids[2])
+                .await
+                .unwrap()
+                .state,
+            DivestmentState::Pending,
+            "another person's request is not linked"
+        );
+        for p in [&a, &twin] {
+            assert_eq!(
+                ppsmj::get(&db, &w.cpip92, p).await.unwrap().organisation_id,
+                w.spip92
+            );
+        }
+        // Nothing left for the nightly job but the unrelated request.
+        assert_eq!(
+            divestments::auto_accept_expired(&db, now() + 30 * DAY)
+                .await
+                .unwrap(),
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_receiver_sees_identity_measures_and_next_appointments_only_while_deciding_and_it_is_audited(
+) {
+    on_each_backend(|db| async move {
+        let w = world(&db, 1).await;
+        let a = new_ppsmj(&db, &w, "Jean", "Martin", "06 11 11 11 11").await;
+        appointments::book(&db, &w.cpip92, &free_booking(&a, &w, now() + DAY))
+            .await
+            .unwrap();
+        let d = divestments::request(&db, &w.cpip92, &a, &w.spip75, "", now())
+            .await
+            .unwrap();
+        let v = divestments::decision_view(&db, &w.cpip75, &d.id, now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (v.first_name.as_str(), v.last_name.as_str()),
+            ("Jean", "MARTIN")
+        );
+        assert_eq!(v.birth_date, date(1990, 7, 14));
+        assert_eq!(v.next_appointments.len(), 1);
+        assert_eq!(v.next_appointments[0].starts_at, now() + DAY);
+        // After the appointment, it is no longer "next".
+        let later = divestments::decision_view(&db, &w.cpip75, &d.id, now() + 2 * DAY)
+            .await
+            .unwrap();
+        assert!(later.next_appointments.is_empty());
+        let events = audit::list(
+            &db,
+            &Scope::system("test"),
+            &audit::AuditFilter {
+                action: Some("divestment.read".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(events.len(), 2);
+        assert!(events
+            .iter()
+            .all(|e| e.target_id.as_deref() == Some(a.as_str())));
+        // The sender and a linked court may not use this view.
+        for s in [&w.cpip92, &w.bex] {
+            assert!(divestments::decision_view(&db, s, &d.id, now())
+                .await
+                .is_err());
+        }
+        // Once answered, the view is closed.
+        divestments::answer(&db, &w.cpip75, &d.id, false, "Pas notre ressort", now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            divestments::decision_view(&db, &w.cpip75, &d.id, now()).await,
+            Err(MsjError::Rule(_))
+        ));
     })
     .await;
 }

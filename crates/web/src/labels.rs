@@ -125,6 +125,16 @@ pub static AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("slots.generate", "Créneaux générés"),
     ("slots.generate_all", "Génération nocturne des créneaux"),
     ("divestment.request", "Demande de dessaisissement"),
+    ("divestment.accepted", "Dessaisissement accepté"),
+    ("divestment.refused", "Dessaisissement refusé"),
+    (
+        "divestment.auto_accepted",
+        "Dessaisissement accepté automatiquement",
+    ),
+    (
+        "divestment.read",
+        "Consultation d'une personne avant de répondre à un dessaisissement",
+    ),
     ("measure.create", "Mesure ajoutée"),
     ("measure.update", "Mesure modifiée"),
     ("measure.delete", "Mesure supprimée"),

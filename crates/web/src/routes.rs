@@ -138,6 +138,7 @@ static ROUTES: &[RouteSpec] = &[
     r("/msj/import-appi", true, true, O::None),
     r("/msj/personnes/{id}/dessaisissement", true, true, O::Person),
     r("/msj/dessaisissements", true, false, O::None),
+    r("/msj/dessaisissements/{id}", true, false, O::Divestment),
     r(
         "/msj/dessaisissements/{id}/reponse",
         false,

@@ -12,6 +12,70 @@ use crate::{audit, Actor, Db, Result, Scope, StoreError, Tx};
 /// Days without answer after which a request is accepted (DOMAIN.md).
 pub const AUTO_ACCEPT_DAYS: i64 = 10;
 
+/// A request is accepted at once when the person's last appointment is older than this ("more than 6 months":
+/// 183 days, counted from the appointment's start).
+pub const IDLE_DAYS: i64 = 183;
+
+/// Longest refusal comment (characters): it is shown to the requester as a short reason.
+pub const ANSWER_COMMENT_MAX_CHARS: usize = 120;
+
+/// Why a request was accepted at once, without waiting for the receiver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImmediateReason {
+    Archived,
+    NoAppointment,
+    Idle,
+}
+
+impl ImmediateReason {
+    /// Written as the answer comment, so both sides read it in the trail.
+    pub fn text(self) -> &'static str {
+        match self {
+            ImmediateReason::Archived => "Acceptée immédiatement : le dossier est archivé.",
+            ImmediateReason::NoAppointment => {
+                "Acceptée immédiatement : la personne n'a aucun rendez-vous."
+            }
+            ImmediateReason::Idle => {
+                "Acceptée immédiatement : le dernier rendez-vous date de plus de 6 mois."
+            }
+        }
+    }
+
+    pub fn parse_text(s: &str) -> Option<Self> {
+        [
+            ImmediateReason::Archived,
+            ImmediateReason::NoAppointment,
+            ImmediateReason::Idle,
+        ]
+        .into_iter()
+        .find(|r| r.text() == s)
+    }
+}
+
+/// Whether a request for this person is accepted at once: archived record, no appointment (canceled ones do not
+/// count), or a last appointment that started more than `IDLE_DAYS` before `now`.
+async fn immediate_reason(
+    tx: &mut Tx<'_>,
+    p: &ppsmj::Ppsmj,
+    now: i64,
+) -> Result<Option<ImmediateReason>> {
+    if p.archived_at.is_some() {
+        return Ok(Some(ImmediateReason::Archived));
+    }
+    let last: Option<i64> = sqlx::query(
+        "SELECT MAX(starts_at) FROM appointments WHERE ppsmj_id = $1 AND state <> 'canceled'",
+    )
+    .bind(&p.id)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    Ok(match last {
+        None => Some(ImmediateReason::NoAppointment),
+        Some(at) if at < now - IDLE_DAYS * 86_400 => Some(ImmediateReason::Idle),
+        Some(_) => None,
+    })
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DivestmentState {
     Pending,
@@ -35,9 +99,7 @@ impl DivestmentState {
             DivestmentState::Pending => "En attente de réponse",
             DivestmentState::Accepted => "Acceptée",
             DivestmentState::Refused => "Refusée",
-            DivestmentState::AutoAccepted => {
-                "Acceptée automatiquement (sans réponse sous 10 jours)"
-            }
+            DivestmentState::AutoAccepted => "Acceptée automatiquement",
         }
     }
 
@@ -110,11 +172,6 @@ pub async fn request(
             "Seul le service en charge du dossier peut demander un dessaisissement.".into(),
         ));
     }
-    if p.archived_at.is_some() {
-        return Err(MsjError::Rule(
-            "Ce dossier est archivé : restaurez-le avant de demander un dessaisissement.".into(),
-        ));
-    }
     let kind: Option<String> =
         sqlx::query("SELECT kind FROM organisations WHERE id = $1 AND active = 1")
             .bind(to_organisation_id)
@@ -177,6 +234,22 @@ pub async fn request(
     )
     .await?;
     let d = fetch_tx(&mut tx, scope, &id).await?;
+    let d = match immediate_reason(&mut tx, &p, now).await? {
+        Some(reason) => {
+            let actor = Actor::system("acceptation immédiate des dessaisissements");
+            settle_tx(
+                &mut tx,
+                &actor,
+                &d,
+                DivestmentState::AutoAccepted,
+                reason.text(),
+                now,
+            )
+            .await?;
+            fetch_tx(&mut tx, scope, &id).await?
+        }
+        None => d,
+    };
     tx.commit().await?;
     Ok(d)
 }
@@ -231,23 +304,10 @@ pub async fn answer(
 ) -> MsjResult<Divestment> {
     let mut tx = db.begin().await?;
     let d = fetch_tx(&mut tx, scope, id).await?;
-    if !scope.is_national() {
-        let actor_org = scope.actor.organisation_id.as_deref().unwrap_or("");
-        let receiver = sqlx::query(
-            "SELECT 1 FROM organisations WHERE id = $1 AND (id = $2 OR parent_id = $2)",
-        )
-        .bind(actor_org)
-        .bind(&d.to_organisation_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        // The receiving service (or one of its antennas), with a role that manages files (not the prosecutor's
-        // read-only role).
-        let may = scope.actor.role.is_some_and(crate::policy::manages_files);
-        if receiver.is_none() || !may {
-            return Err(MsjError::Forbidden(
-                "Seul le service destinataire peut répondre à cette demande.".into(),
-            ));
-        }
+    if !may_answer_tx(&mut tx, scope, &d).await? {
+        return Err(MsjError::Forbidden(
+            "Seul le service destinataire peut répondre à cette demande.".into(),
+        ));
     }
     if d.state != DivestmentState::Pending {
         return Err(MsjError::Rule(
@@ -259,15 +319,165 @@ pub async fn answer(
         e.push("comment", "Indiquez le motif du refus.");
         return Err(MsjError::Invalid(e));
     }
+    if comment.trim().chars().count() > ANSWER_COMMENT_MAX_CHARS {
+        let mut e = super::FieldErrors::default();
+        e.push(
+            "comment",
+            format!(
+                "Le commentaire est limité à {ANSWER_COMMENT_MAX_CHARS} caractères : raccourcissez-le."
+            ),
+        );
+        return Err(MsjError::Invalid(e));
+    }
     let state = if accept {
         DivestmentState::Accepted
     } else {
         DivestmentState::Refused
     };
     settle_tx(&mut tx, &scope.actor, &d, state, comment, now).await?;
+    if !accept {
+        // Linked requests: the other pending requests for the same person (this record, or another record of
+        // the same name and birth date) addressed to the same receiving service. It refuses them all at once.
+        for other in linked_pending_tx(&mut tx, &d).await? {
+            settle_tx(&mut tx, &scope.actor, &other, state, comment, now).await?;
+        }
+    }
     let d = fetch_tx(&mut tx, scope, id).await?;
     tx.commit().await?;
     Ok(d)
+}
+
+/// The receiving service (or one of its antennas), with a role that manages files (not the prosecutor's
+/// read-only role); a national scope too.
+async fn may_answer_tx(tx: &mut Tx<'_>, scope: &Scope, d: &Divestment) -> Result<bool> {
+    if scope.is_national() {
+        return Ok(true);
+    }
+    let actor_org = scope.actor.organisation_id.as_deref().unwrap_or("");
+    let receiver =
+        sqlx::query("SELECT 1 FROM organisations WHERE id = $1 AND (id = $2 OR parent_id = $2)")
+            .bind(actor_org)
+            .bind(&d.to_organisation_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(receiver.is_some() && scope.actor.role.is_some_and(crate::policy::manages_files))
+}
+
+/// The other pending requests for the same person (same record, or a record with the same names and birth date)
+/// to the same receiving service.
+async fn linked_pending_tx(tx: &mut Tx<'_>, d: &Divestment) -> Result<Vec<Divestment>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM divestments d JOIN ppsmj p ON p.id = d.ppsmj_id \
+         JOIN ppsmj q ON q.id = $2 \
+         WHERE d.state = 'pending' AND d.id <> $1 AND d.to_organisation_id = $3 \
+         AND (p.id = q.id OR (p.last_name_key = q.last_name_key AND p.first_name_key = q.first_name_key \
+         AND p.birth_date = q.birth_date)) ORDER BY d.created_at, d.id"
+    ))
+    .bind(&d.id)
+    .bind(&d.ppsmj_id)
+    .bind(&d.to_organisation_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// What the receiving service sees of the person before deciding: identity, measures, next appointments.
+#[derive(Clone, Debug)]
+pub struct DecisionView {
+    pub divestment: Divestment,
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: chrono::NaiveDate,
+    /// Measures, oldest start first.
+    pub measures: Vec<DecisionMeasure>,
+    /// Booked appointments from `now`, soonest first.
+    pub next_appointments: Vec<DecisionAppointment>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DecisionMeasure {
+    pub kind: domain::MeasureKind,
+    pub start_date: chrono::NaiveDate,
+    pub end_date: Option<chrono::NaiveDate>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DecisionAppointment {
+    pub starts_at: i64,
+    pub type_label: String,
+    /// Organisation of the agenda, for its time zone.
+    pub organisation_id: String,
+}
+
+/// The data needed to decide on a pending request, for the agents who may answer it (403 otherwise, 404 when the
+/// request is not visible). Each read is written to the audit journal.
+pub async fn decision_view(db: &Db, scope: &Scope, id: &str, now: i64) -> MsjResult<DecisionView> {
+    let mut tx = db.begin().await?;
+    let d = fetch_tx(&mut tx, scope, id).await?;
+    if d.state != DivestmentState::Pending {
+        return Err(MsjError::Rule(
+            "Cette demande a déjà reçu une réponse.".into(),
+        ));
+    }
+    if !may_answer_tx(&mut tx, scope, &d).await? {
+        return Err(MsjError::Forbidden(
+            "Seul le service destinataire peut consulter ces informations.".into(),
+        ));
+    }
+    let r = sqlx::query("SELECT first_name, last_name, birth_date FROM ppsmj WHERE id = $1")
+        .bind(&d.ppsmj_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let birth: String = r.get("birth_date");
+    let birth_date = chrono::NaiveDate::parse_from_str(&birth, "%Y-%m-%d").map_err(|_| {
+        StoreError::Database(sqlx::Error::Decode(
+            format!("bad birth date {birth}").into(),
+        ))
+    })?;
+    let measures = super::measures::measures_of(&mut tx, &d.ppsmj_id)
+        .await?
+        .into_iter()
+        .map(|m| DecisionMeasure {
+            kind: m.kind,
+            start_date: m.start_date,
+            end_date: m.end_date,
+        })
+        .collect();
+    let next_appointments = sqlx::query(
+        "SELECT a.starts_at, a.organisation_id, t.label FROM appointments a \
+         JOIN appointment_types t ON t.id = a.appointment_type_id \
+         WHERE a.ppsmj_id = $1 AND a.state = 'booked' AND a.starts_at >= $2 ORDER BY a.starts_at LIMIT 10",
+    )
+    .bind(&d.ppsmj_id)
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| DecisionAppointment {
+        starts_at: r.get("starts_at"),
+        type_label: r.get("label"),
+        organisation_id: r.get("organisation_id"),
+    })
+    .collect();
+    audit::record(
+        &mut *tx,
+        &scope.actor,
+        "divestment.read",
+        "ppsmj",
+        Some(&d.ppsmj_id),
+        Some(serde_json::json!({ "divestment_id": d.id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(DecisionView {
+        divestment: d,
+        first_name: r.get("first_name"),
+        last_name: r.get("last_name"),
+        birth_date,
+        measures,
+        next_appointments,
+    })
 }
 
 /// Closes a pending request; on acceptance moves the record to the receiver.
@@ -361,7 +571,15 @@ pub async fn auto_accept_expired(db: &Db, now: i64) -> MsjResult<u64> {
     .await?;
     let due = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
     for d in &due {
-        settle_tx(&mut tx, &actor, d, DivestmentState::AutoAccepted, "", now).await?;
+        settle_tx(
+            &mut tx,
+            &actor,
+            d,
+            DivestmentState::AutoAccepted,
+            "Sans réponse sous 10 jours.",
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(due.len() as u64)

@@ -309,7 +309,7 @@ fn from_row(r: &AnyRow) -> Result<Measure> {
 }
 
 /// Reads the measures of a person (no scope: callers have checked it), oldest start first, with obligations.
-async fn measures_of(tx: &mut Tx<'_>, ppsmj_id: &str) -> Result<Vec<Measure>> {
+pub(crate) async fn measures_of(tx: &mut Tx<'_>, ppsmj_id: &str) -> Result<Vec<Measure>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM measures WHERE ppsmj_id = $1 ORDER BY start_date, created_at, id"
     ))

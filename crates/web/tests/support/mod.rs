@@ -148,8 +148,9 @@ pub async fn objects(db: &Db, org_id: &str, phone: &str, appi: &str) -> Objects 
         db,
         &sys,
         &agenda.id,
-        chrono::Utc::now().date_naive(),
-        chrono::Utc::now().date_naive() + chrono::Duration::days(60),
+        // The service clock (a test may start it at a fixed instant), not the wall clock.
+        store::now_utc().date_naive(),
+        store::now_utc().date_naive() + chrono::Duration::days(60),
     )
     .await
     .unwrap()

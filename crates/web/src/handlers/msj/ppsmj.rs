@@ -540,6 +540,9 @@ pub struct ShowPage {
     pub past: Vec<ApptRow>,
     pub messages: Vec<MsgRow>,
     pub history: Vec<HistRow>,
+    /// « Précédent / Suivant » of the past appointments and of the history (20 rows a page).
+    pub past_pager: Pager,
+    pub history_pager: Pager,
     pub book_types: Vec<Choice>,
     pub may_change: bool,
     pub measures: Vec<super::measures::MeasureRow>,
@@ -713,10 +716,62 @@ fn history_text(
             };
             format!("Mesure {verb} : {kind}")
         }
-        a if a.starts_with("divestment") => {
-            "Dessaisissement : ".to_string() + a.trim_start_matches("divestment.")
-        }
+        a if a.starts_with("divestment") => match a {
+            "divestment.request" => "Dessaisissement demandé".to_string(),
+            "divestment.accepted" => "Dessaisissement accepté".to_string(),
+            "divestment.refused" => "Dessaisissement refusé".to_string(),
+            "divestment.auto_accepted" => "Dessaisissement accepté automatiquement".to_string(),
+            other => format!("Dessaisissement ({other})"),
+        },
         other => other.to_string(),
+    }
+}
+
+/// Rows a page in the paged sections of the person's page.
+pub const SECTION_PAGE_SIZE: usize = 20;
+
+/// Which page of each paged section of the person's page is shown (`?passes=2&historique=3`, from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PersonPages {
+    pub past: usize,
+    pub history: usize,
+}
+
+impl Default for PersonPages {
+    fn default() -> Self {
+        PersonPages {
+            past: 1,
+            history: 1,
+        }
+    }
+}
+
+/// Links to the neighbour pages of one section, keeping the other section's page.
+#[derive(Clone, Default)]
+pub struct Pager {
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub label: String,
+}
+
+impl Pager {
+    pub fn is_needed(&self) -> bool {
+        self.prev.is_some() || self.next.is_some()
+    }
+}
+
+/// Keeps page `page` (from 1, clamped to the last page) of `rows`, and builds its pager; `href(n)` is the address
+/// of page n.
+fn paginate<T>(rows: &mut Vec<T>, page: usize, href: impl Fn(usize) -> String) -> Pager {
+    let pages = rows.len().div_ceil(SECTION_PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    let start = (page - 1) * SECTION_PAGE_SIZE;
+    rows.truncate(start + SECTION_PAGE_SIZE);
+    rows.drain(..start.min(rows.len()));
+    Pager {
+        prev: (page > 1).then(|| href(page - 1)),
+        next: (page < pages).then(|| href(page + 1)),
+        label: format!("Page {page} sur {pages}"),
     }
 }
 
@@ -725,6 +780,16 @@ pub(crate) async fn show_page(
     auth: &Auth,
     id: &str,
     notice: Option<(&'static str, String)>,
+) -> AppResult<Response> {
+    show_page_paged(st, auth, id, notice, PersonPages::default()).await
+}
+
+pub(crate) async fn show_page_paged(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+    notice: Option<(&'static str, String)>,
+    pages: PersonPages,
 ) -> AppResult<Response> {
     require_msj(auth)?;
     let scope = auth.scope();
@@ -812,7 +877,7 @@ pub(crate) async fn show_page(
         .iter()
         .map(|f| (f.organisation_id.clone(), f.name.clone()))
         .collect();
-    let history = history
+    let mut history: Vec<HistRow> = history
         .iter()
         .rev()
         .map(|h| HistRow {
@@ -825,6 +890,19 @@ pub(crate) async fn show_page(
             what: history_text(h, &appt_labels, &org_names),
         })
         .collect();
+    let base = format!("/msj/personnes/{id}");
+    let past_pager = paginate(&mut past, pages.past, |n| {
+        format!(
+            "{base}?passes={n}&historique={}#titre-passes",
+            pages.history
+        )
+    });
+    let history_pager = paginate(&mut history, pages.history, |n| {
+        format!(
+            "{base}?passes={}&historique={n}#titre-historique",
+            pages.past
+        )
+    });
     let referent = match &p.referent_user_id {
         Some(uid) => users::get(&st.db, scope, uid)
             .await
@@ -887,6 +965,8 @@ pub(crate) async fn show_page(
         past,
         messages,
         history,
+        past_pager,
+        history_pager,
         book_types: bookable(auth.user().role, &all_types)
             .into_iter()
             .map(|t| Choice {
@@ -912,6 +992,11 @@ pub(crate) async fn show_page(
 pub struct InfoQuery {
     #[serde(default)]
     info: String,
+    /// Page numbers as typed in the address: anything that is not a number shows the first page.
+    #[serde(default)]
+    passes: String,
+    #[serde(default)]
+    historique: String,
 }
 
 pub async fn show(
@@ -920,5 +1005,10 @@ pub async fn show(
     Path(id): Path<String>,
     Query(q): Query<InfoQuery>,
 ) -> AppResult<Response> {
-    show_page(&st, &auth, &id, info_notice(&q.info)).await
+    let page_of = |s: &str| s.trim().parse::<usize>().unwrap_or(1).max(1);
+    let pages = PersonPages {
+        past: page_of(&q.passes),
+        history: page_of(&q.historique),
+    };
+    show_page_paged(&st, &auth, &id, info_notice(&q.info), pages).await
 }

@@ -14,7 +14,7 @@ use store::orgs;
 use store::roles::OrgKind;
 use store::Scope;
 
-use super::{is_msj_user, organisation, problem, Problem};
+use super::{is_msj_user, organisation, problem, tz_of, when_fr, Problem};
 use crate::error::AppResult;
 use crate::handlers::page;
 use crate::session::Auth;
@@ -59,6 +59,9 @@ async fn trail(
         let (label, visible) = if with_names {
             match ppsmj::get(&st.db, auth.scope(), &d.ppsmj_id).await {
                 Ok(p) => (p.display_name(), true),
+                Err(store::StoreError::NotFound) if d.state == DivestmentState::Pending => {
+                    ("Personne à examiner avant de répondre".to_string(), false)
+                }
                 Err(store::StoreError::NotFound) => {
                     ("Dossier transmis (plus accessible)".to_string(), false)
                 }
@@ -189,7 +192,20 @@ pub async fn request(
     )
     .await
     {
-        Ok(_) => Ok(Redirect::to("/msj/dessaisissements?ok=demande").into_response()),
+        Ok(d) => {
+            // Accepted at once (archived record, no appointment, idle for 6 months): the requester is told why.
+            let code = match d
+                .answer_comment
+                .as_deref()
+                .and_then(divestments::ImmediateReason::parse_text)
+            {
+                _ if d.state != DivestmentState::AutoAccepted => "demande",
+                Some(divestments::ImmediateReason::Archived) => "immediat-archive",
+                Some(divestments::ImmediateReason::NoAppointment) => "immediat-sans-rdv",
+                Some(divestments::ImmediateReason::Idle) | None => "immediat-inactif",
+            };
+            Ok(Redirect::to(&format!("/msj/dessaisissements?ok={code}")).into_response())
+        }
         Err(e) => {
             let pb = problem(e)?;
             let mut res = page(form_page(&st, &auth, &id, form, pb).await?)?;
@@ -225,7 +241,18 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "accepte" => Some(
             "Vous avez accepté la demande : le dossier est désormais suivi par votre service.",
         ),
-        "refuse" => Some("Vous avez refusé la demande."),
+        "refuse" => Some(
+            "Vous avez refusé la demande. Les autres demandes en attente pour la même personne adressées à votre service ont été refusées avec le même motif.",
+        ),
+        "immediat-archive" => Some(
+            "La demande a été acceptée immédiatement car le dossier est archivé : le service destinataire suit désormais la personne.",
+        ),
+        "immediat-sans-rdv" => Some(
+            "La demande a été acceptée immédiatement car la personne n'a aucun rendez-vous : le service destinataire suit désormais la personne.",
+        ),
+        "immediat-inactif" => Some(
+            "La demande a été acceptée immédiatement car le dernier rendez-vous de la personne date de plus de 6 mois : le service destinataire suit désormais la personne.",
+        ),
         _ => None,
     }
 }
@@ -271,6 +298,113 @@ pub struct AnswerForm {
     pub comment: String,
 }
 
+// ---------- one request, as the receiving service sees it before deciding ----------
+
+pub struct DecisionAppt {
+    pub when: String,
+    pub type_label: String,
+}
+
+#[derive(Template)]
+#[template(path = "msj_admin/divest_answer.html")]
+pub struct AnswerPage {
+    pub ctx: PageCtx,
+    pub id: String,
+    pub from: String,
+    pub requested: String,
+    pub request_comment: String,
+    pub name: String,
+    pub birth_date: String,
+    pub measures: Vec<String>,
+    pub next_appointments: Vec<DecisionAppt>,
+    pub comment: String,
+    pub comment_max: usize,
+    pub problem: Problem,
+}
+
+async fn answer_page(
+    st: &AppState,
+    auth: &Auth,
+    id: &str,
+    comment: String,
+    pb: Problem,
+) -> AppResult<Response> {
+    let v = match divestments::decision_view(&st.db, auth.scope(), id, store::now()).await {
+        Ok(v) => v,
+        // Already answered: back to the list, which shows the answer.
+        Err(store::msj::MsjError::Rule(_)) => {
+            return Ok(Redirect::to("/msj/dessaisissements").into_response())
+        }
+        // 403 for a sender or a linked service, 404 for others.
+        Err(e) => {
+            return Err(match problem(e) {
+                Err(app) => app,
+                Ok(_) => crate::error::AppError::NotFound,
+            })
+        }
+    };
+    let from = organisation(st, &v.divestment.from_organisation_id)
+        .await?
+        .name;
+    let mut zones: HashMap<String, chrono_tz::Tz> = HashMap::new();
+    let mut next_appointments = vec![];
+    for a in &v.next_appointments {
+        let tz = match zones.get(&a.organisation_id) {
+            Some(tz) => *tz,
+            None => {
+                let tz = tz_of(&organisation(st, &a.organisation_id).await?);
+                zones.insert(a.organisation_id.clone(), tz);
+                tz
+            }
+        };
+        next_appointments.push(DecisionAppt {
+            when: when_fr(a.starts_at, tz),
+            type_label: a.type_label.clone(),
+        });
+    }
+    let measures = v
+        .measures
+        .iter()
+        .map(|m| match m.end_date {
+            Some(end) => format!(
+                "{} — du {} au {}",
+                m.kind.label(),
+                m.start_date.format("%d/%m/%Y"),
+                end.format("%d/%m/%Y")
+            ),
+            None => format!(
+                "{} — depuis le {}",
+                m.kind.label(),
+                m.start_date.format("%d/%m/%Y")
+            ),
+        })
+        .collect();
+    let d = &v.divestment;
+    page(AnswerPage {
+        ctx: PageCtx::new(&auth.1, "Répondre à une demande de dessaisissement"),
+        id: d.id.clone(),
+        from,
+        requested: format!("{} par {}", datetime_fr(d.created_at), d.requested_by_label),
+        request_comment: d.request_comment.clone().unwrap_or_default(),
+        name: format!("{} {}", v.last_name.to_uppercase(), v.first_name),
+        birth_date: v.birth_date.format("%d/%m/%Y").to_string(),
+        measures,
+        next_appointments,
+        comment,
+        comment_max: divestments::ANSWER_COMMENT_MAX_CHARS,
+        problem: pb,
+    })
+}
+
+pub async fn show(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    auth.require(is_msj_user(auth.user().role))?;
+    answer_page(&st, &auth, &id, String::new(), Problem::default()).await
+}
+
 pub async fn answer(
     auth: Auth,
     State(st): State<AppState>,
@@ -297,8 +431,15 @@ pub async fn answer(
         .into_response()),
         Err(e) => {
             let pb = problem(e)?;
-            let msg = pb.message.unwrap_or_else(|| pb.fields.to_string());
-            let mut res = page(list_page(&st, &auth, Some(("error", msg))).await?)?;
+            if pb.message.is_some() {
+                // A rule (already answered): the list shows where the request stands.
+                let msg = pb.message.unwrap_or_default();
+                let mut res = page(list_page(&st, &auth, Some(("error", msg))).await?)?;
+                *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                return Ok(res);
+            }
+            // A field error: the decision page again, with the comment as typed.
+            let mut res = answer_page(&st, &auth, &id, form.comment, pb).await?;
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(res)
         }

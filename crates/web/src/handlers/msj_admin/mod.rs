@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
             get(divest::form).post(divest::request),
         )
         .route("/msj/dessaisissements", get(divest::list))
+        .route("/msj/dessaisissements/{id}", get(divest::show))
         .route("/msj/dessaisissements/{id}/reponse", post(divest::answer))
 }
 
