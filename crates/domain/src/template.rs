@@ -173,13 +173,24 @@ impl Template {
     }
 
     pub fn render(&self, vars: &TemplateVars) -> String {
+        self.render_in(vars, "fr")
+    }
+
+    /// Renders with the date and time written the way of the message's language (`fr`, `fr_falc`, `en`, `ar`):
+    /// "lundi 3 mai 2027" / "14h30", "Monday 3 May 2027" / "14:30", "الاثنين 3 ماي 2027" / "14:30" — an English
+    /// sentence never carries a French date.
+    pub fn render_in(&self, vars: &TemplateVars, language: &str) -> String {
         let mut out = String::with_capacity(self.source.len() + 64);
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
                 Part::Var(v) => match v {
-                    Variable::RdvHeure => out.push_str(&french_time(vars.starts_at_local.time())),
-                    Variable::RdvDate => out.push_str(&french_date(vars.starts_at_local.date())),
+                    Variable::RdvHeure => {
+                        out.push_str(&time_in(vars.starts_at_local.time(), language))
+                    }
+                    Variable::RdvDate => {
+                        out.push_str(&date_in(vars.starts_at_local.date(), language))
+                    }
                     Variable::LieuNom => out.push_str(&vars.place_name),
                     Variable::LieuAdresse => out.push_str(&vars.place_address),
                     Variable::LieuTelephone => out.push_str(&vars.place_phone),
@@ -238,6 +249,86 @@ pub fn french_date(date: NaiveDate) -> String {
 /// "14h30", "9h00".
 pub fn french_time(time: NaiveTime) -> String {
     format!("{}h{:02}", time.hour(), time.minute())
+}
+
+const EN_DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+const EN_MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const AR_DAYS: [&str; 7] = [
+    "الاثنين",
+    "الثلاثاء",
+    "الأربعاء",
+    "الخميس",
+    "الجمعة",
+    "السبت",
+    "الأحد",
+];
+/// The month names used in the Maghreb and in France's Arabic-language public documents (as in the person's space).
+const AR_MONTHS: [&str; 12] = [
+    "جانفي",
+    "فيفري",
+    "مارس",
+    "أفريل",
+    "ماي",
+    "جوان",
+    "جويلية",
+    "أوت",
+    "سبتمبر",
+    "أكتوبر",
+    "نوفمبر",
+    "ديسمبر",
+];
+
+/// A date in the message's language: French (also easy-read French) "lundi 3 mai 2027", English
+/// "Monday 3 May 2027", Arabic "الاثنين 3 ماي 2027".
+pub fn date_in(date: NaiveDate, language: &str) -> String {
+    let wd = date.weekday().num_days_from_monday() as usize;
+    let m = date.month0() as usize;
+    match language {
+        "en" => format!(
+            "{} {} {} {}",
+            EN_DAYS[wd],
+            date.day(),
+            EN_MONTHS[m],
+            date.year()
+        ),
+        "ar" => format!(
+            "{} {} {} {}",
+            AR_DAYS[wd],
+            date.day(),
+            AR_MONTHS[m],
+            date.year()
+        ),
+        _ => french_date(date),
+    }
+}
+
+/// A time in the message's language: "14h30" in French, "14:30" otherwise.
+pub fn time_in(time: NaiveTime, language: &str) -> String {
+    match language {
+        "en" | "ar" => format!("{}:{:02}", time.hour(), time.minute()),
+        _ => french_time(time),
+    }
 }
 
 /// French name of a weekday, lowercase ("lundi").
@@ -364,6 +455,17 @@ pub fn sms_segments(text: &str) -> SmsSegments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_and_times_are_written_the_way_of_the_message_language() {
+        let t = Template::parse("on {rdv.date} at {rdv.heure}").unwrap();
+        let v = vars();
+        assert_eq!(t.render_in(&v, "en"), "on Monday 3 May 2027 at 14:30");
+        assert_eq!(t.render_in(&v, "fr"), "on lundi 3 mai 2027 at 14h30");
+        assert_eq!(t.render_in(&v, "fr_falc"), "on lundi 3 mai 2027 at 14h30");
+        assert_eq!(t.render_in(&v, "ar"), "on الاثنين 3 ماي 2027 at 14:30");
+        assert_eq!(t.render(&v), t.render_in(&v, "fr"));
+    }
 
     #[test]
     fn french_text_is_transliterated_to_gsm7_and_arabic_is_left_alone() {

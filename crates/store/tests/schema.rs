@@ -139,3 +139,31 @@ async fn a_changed_applied_migration_stops_the_start_and_old_databases_get_check
     })
     .await;
 }
+
+/// Every message kind has a national text in every language of the person's messages, so nobody who reads
+/// English, Arabic or easy-read French gets a French notice by fallback; and each text parses.
+#[tokio::test]
+async fn every_message_kind_has_a_national_text_in_every_language() {
+    store::testing::on_each_backend(|db| async move {
+        for kind in store::templates::KINDS {
+            for language in ["fr", "fr_falc", "en", "ar"] {
+                let t = store::templates::effective(
+                    &db,
+                    None,
+                    "convocation_suivi_spip",
+                    kind,
+                    language,
+                )
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("no text for {kind} in {language}"));
+                assert_eq!(t.language, language, "{kind} falls back to {}", t.language);
+                assert!(
+                    domain::Template::parse(&t.body).is_ok(),
+                    "{kind}/{language}"
+                );
+            }
+        }
+    })
+    .await;
+}

@@ -94,9 +94,12 @@ impl AppointmentRenderer {
         let (subject, text) = match template.and_then(|t| {
             domain::Template::parse(&t.body)
                 .ok()
-                .map(|p| (t.subject, p))
+                .map(|p| (t.subject, p, t.language))
         }) {
-            Some((subject, parsed)) => (subject, parsed.render(&notify::vars(&ctx))),
+            // Dates in the template's own language (a French fallback text keeps French dates).
+            Some((subject, parsed, lang)) => {
+                (subject, parsed.render_in(&notify::vars(&ctx), &lang))
+            }
             None => (m.subject.clone(), m.body.clone()),
         };
         let mut rendition = Rendition {
