@@ -38,6 +38,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_impact"),
     migration!(12, "0012_search_indexes"),
     migration!(13, "0013_frugal_sms"),
+    migration!(16, "0016_push"),
 ];
 
 impl Migration {

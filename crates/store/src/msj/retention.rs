@@ -135,6 +135,7 @@ async fn delete_record(tx: &mut Tx<'_>, id: &str) -> Result<()> {
          (SELECT id FROM appointment_requests WHERE ppsmj_id = $1)",
         "DELETE FROM person_codes WHERE ppsmj_id = $1",
         "DELETE FROM person_sessions WHERE ppsmj_id = $1",
+        "DELETE FROM push_subscriptions WHERE ppsmj_id = $1",
         "DELETE FROM person_links WHERE ppsmj_id = $1",
         "DELETE FROM appointment_requests WHERE ppsmj_id = $1",
         "DELETE FROM appointment_documents WHERE ppsmj_id = $1",
