@@ -34,6 +34,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Attachments' bytes (encrypted object store, antivirus).
     pub files: Arc<files::FileStore>,
+    /// VAPID public key (base64url) when Web Push is offered to people (`passerelle` sets it); None: no push.
+    pub push_public_key: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -42,7 +44,13 @@ impl AppState {
             db,
             config: Arc::new(config),
             files,
+            push_public_key: None,
         }
+    }
+
+    pub fn with_push_key(mut self, public_key: &str) -> AppState {
+        self.push_public_key = Some(public_key.into());
+        self
     }
 
     /// State whose attachments go to a fresh local directory with a random key and no antivirus (files are
