@@ -127,7 +127,7 @@ fn channels(key: &str) -> Channels {
 
 fn jwt_claims(authorization: &str) -> serde_json::Value {
     let t = authorization
-        .split(|c| c == ' ' || c == ',')
+        .split([' ', ','])
         .find_map(|p| p.strip_prefix("t="))
         .expect("vapid t=");
     let claims = t.split('.').nth(1).unwrap();
