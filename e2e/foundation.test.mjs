@@ -1,4 +1,4 @@
-// Foundation (issue 4): login, wrong password, lockout, TOTP, logout, password reset by real e-mail, CSRF, 404
+// Foundation: login, wrong password, lockout, TOTP, logout, password reset by real e-mail, CSRF, 404
 // across organisations — on each database, with an axe-core check of every page visited.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,4 +1,4 @@
-// Measures and the person's explanations (issue 13, items 6 and 8): a CPIP records a measure with obligations
+// Measures and the person's explanations: a CPIP records a measure with obligations
 // (French field errors keep the input), the public help pages in French, English and Arabic (right to left) on a
 // phone-sized screen, the monthly satisfaction question on the home page and the national admin's results —
 // with axe checks of every page.

@@ -1,4 +1,4 @@
-// Messages end to end (issue 6), on each database: an agent books in the browser; the summon leaves through the
+// Messages end to end, on each database: an agent books in the browser; the summon leaves through the
 // real Brevo adapter to a loopback server speaking Brevo's transactional SMS API, and by e-mail to a real SMTP
 // server with an .ics invitation; Brevo's delivery webhook turns "sent" into "received"; the STOP link in the SMS
 // stops SMS and the agent sees it. Quiet hours are turned off for this process (PASSERELLE_QUIET_HOURS=aucune) so

@@ -1,4 +1,4 @@
-// Phone-sized screens (issue 10 item 22): at 360×740 every page of each demo agent's menu passes axe-core with 0
+// Phone-sized screens: at 360×740 every page of each demo agent's menu passes axe-core with 0
 // violations, including `scrollable-region-focusable` (a wide table scrolls inside a focusable, labelled region).
 // For Mon Suivi Justice a person page, an appointment page, a place page and an agenda page are visited too; for
 // Info Parquet the inbox and a referral page. The desktop runs of the other files cover the wide screens.

@@ -1,4 +1,4 @@
-// Mon Suivi Justice, agents' daily flows (issue 5): search, create a PPSMJ past a duplicate warning, book a
+// Mon Suivi Justice, agents' daily flows: search, create a PPSMJ past a duplicate warning, book a
 // follow-up in at most 6 interactions, cancel and rebook, record a no-show from the work queue, the SMS warning,
 // 404 for an agent of an unrelated SPIP, and the summon in the demo outbox — with axe checks of every page.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Mon Suivi Justice administration (issue 5): a local admin configures a place, an agenda and a weekly slot and
+// Mon Suivi Justice administration: a local admin configures a place, an agenda and a weekly slot and
 // sees the slots; the agenda of the day downloads as a PDF whose text holds the place and the date; an APPI file
 // with a bad row is refused with a row report and nothing imported; the statistics page shows a chart beside its
 // data table. axe-core checks every page visited.

@@ -1,4 +1,4 @@
-// Info Parquet (issue 7) in a real browser, on each database, with an axe-core check of every page visited:
+// Info Parquet in a real browser, on each database, with an axe-core check of every page visited:
 // an agent files an urgent referral through the wizard; the parquet sees it on top of its inbox, acknowledges,
 // registers and dismisses it (classement sans suite) with a reason; the agent sees the decision and the art. 40-3
 // notice; an agent of another administration gets the DSFR 404; a manager creates and revokes an API token.

@@ -1,4 +1,4 @@
-// Mon espace, the person's own space (issue 13): the documented demo person signs in with a code read on the
+// Mon espace, the person's own space: the documented demo person signs in with a code read on the
 // demo outbox (by their referent, signed in separately), sees their appointments, downloads and parses the .ics,
 // confirms one, asks to change another (the agent refuses with a message, the person reads it), changes their
 // phone with a code sent to the new number, and switches to Arabic (dir=rtl) and English — at 360×740 and at

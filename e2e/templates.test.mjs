@@ -1,4 +1,4 @@
-// Message templates editor (issue 6, item 2): the SPIP's local admin edits the summon text, sees the live and the
+// Message templates editor: the SPIP's local admin edits the summon text, sees the live and the
 // server-side previews with the SMS count, gets the French error for an unknown variable, saves, and goes back to
 // the national text — on each database, with an axe-core check of every page visited.
 import assert from 'node:assert/strict';

@@ -14,6 +14,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# Build dependency of the demo and the tests: Web Push encryption (the `web-push` crate's `ece` backend) links
+# OpenSSL.
+if ! dpkg -s libssl-dev >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Paquet Debian manquant : libssl-dev (installez-le avec sudo apt-get install libssl-dev pkg-config)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config >/dev/null
+fi
+
 if [ "${1:-}" = "--test" ]; then
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)

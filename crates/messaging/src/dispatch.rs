@@ -14,6 +14,7 @@ use store::outbox::{self, Message, Outcome};
 use store::Db;
 
 use crate::email::{Attachment, EmailChannel};
+use crate::push::{PushChannel, PushError};
 use crate::sms::SmsProvider;
 use crate::SendError;
 
@@ -45,17 +46,17 @@ pub enum Rendered {
 
 pub type RenderFuture<'a> = Pin<Box<dyn Future<Output = Result<Rendered, String>> + Send + 'a>>;
 
-/// Renders a message again from `related_type/related_id` at send time (DOMAIN.md: "content is rendered again at
+/// Renders a message again from `related_type/related_id` at send time (docs/DOMAIN.md: "content is rendered again at
 /// send time"). Wired by the appointments layer; an error is a temporary failure (retried with back-off).
 pub trait Renderer: Send + Sync {
     fn render<'a>(&'a self, db: &'a Db, message: &'a Message) -> RenderFuture<'a>;
 }
 
-/// The channels a dispatcher sends through. A third channel (web push) is a third field and a match arm in
-/// [`send_one`].
+/// The channels a dispatcher sends through. Web push is optional: without a VAPID key, push rows fail for good.
 pub struct Channels {
     pub email: EmailChannel,
     pub sms: Box<dyn SmsProvider>,
+    pub push: Option<PushChannel>,
     pub renderer: Option<Box<dyn Renderer>>,
 }
 
@@ -64,8 +65,14 @@ impl Channels {
         Channels {
             email,
             sms,
+            push: None,
             renderer: None,
         }
+    }
+
+    pub fn with_push(mut self, push: PushChannel) -> Channels {
+        self.push = Some(push);
+        self
     }
 
     pub fn with_renderer(mut self, renderer: Box<dyn Renderer>) -> Channels {
@@ -183,6 +190,10 @@ async fn send_one(db: &Db, ch: &Channels, m: &Message, opted_out: &HashSet<Strin
         .map_or(stored.as_str(), |r| r.body.as_str());
     let attachments: &[Attachment] = rendition.as_ref().map_or(&[], |r| r.attachments.as_slice());
     let (provider, result) = match m.channel.as_str() {
+        "push" => match send_push(db, ch, m, subject.as_deref(), body).await {
+            Ok(result) => ("webpush", result),
+            Err(outcome) => return outcome,
+        },
         "sms" => (ch.sms.name(), ch.sms.send(&m.recipient, body).await),
         "email" => (
             ch.email.provider_name(),
@@ -209,6 +220,45 @@ async fn send_one(db: &Db, ch: &Channels, m: &Message, opted_out: &HashSet<Strin
             body: rendition.map(|r| r.body),
         },
         Err(e) => failed(m, e),
+    }
+}
+
+/// A push row: its recipient is a subscription id, read now (the person may have turned notifications off since).
+/// `Err` is an outcome decided without sending.
+async fn send_push(
+    db: &Db,
+    ch: &Channels,
+    m: &Message,
+    subject: Option<&str>,
+    body: &str,
+) -> Result<Result<Option<String>, SendError>, Outcome> {
+    let Some(push) = &ch.push else {
+        return Ok(Err(SendError::Permanent(
+            "notifications push non configurées (clé VAPID absente)".into(),
+        )));
+    };
+    let sub = match store::push::get(db, &m.recipient).await {
+        Ok(Some(sub)) => sub,
+        Ok(None) => {
+            return Err(Outcome::Canceled {
+                id: m.id.clone(),
+                reason: "la personne a retiré les notifications de ce navigateur".into(),
+            })
+        }
+        Err(e) => return Ok(Err(SendError::Transient(format!("base de données : {e}")))),
+    };
+    match push.send(&sub, subject.unwrap_or("Passerelle"), body).await {
+        Ok(()) => Ok(Ok(None)),
+        Err(PushError::Gone(status)) => {
+            // The browser dropped the subscription: forget it, so no later reminder tries it again.
+            if let Err(e) = store::push::remove(db, &sub.id).await {
+                tracing::warn!(error = %e, "expired push subscription not removed");
+            }
+            Ok(Err(SendError::Permanent(format!(
+                "push HTTP {status} : abonnement expiré, retiré"
+            ))))
+        }
+        Err(PushError::Send(e)) => Ok(Err(e)),
     }
 }
 

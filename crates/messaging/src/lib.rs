@@ -14,6 +14,7 @@
 pub mod dispatch;
 pub mod email;
 pub mod ics;
+pub mod push;
 pub mod schedule;
 pub mod sms;
 pub mod webhook;
@@ -24,6 +25,7 @@ pub use dispatch::{
 };
 pub use email::{Attachment, EmailChannel, EmailConfigError};
 pub use ics::{ics_invitation, IcsEvent};
+pub use push::{generate_vapid_private_key, PushChannel, PushError};
 pub use schedule::{schedule_for_booking, BookingSchedule, ReminderPolicy};
 pub use sms::{Brevo, DemoSms, LinkMobility, SendFuture, SmsProvider};
 pub use store::outbox::DeliveryStatus;

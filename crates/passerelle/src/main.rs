@@ -347,6 +347,8 @@ fn grace_from_env() -> Result<std::time::Duration> {
 /// is closed at once, requests in flight and the current outbox batch get `PASSERELLE_SHUTDOWN_SECS` to finish.
 async fn serve(db: Db, config: Config, with_worker: bool) -> Result<ExitCode> {
     let grace = grace_from_env()?;
+    // Before the worker starts, so that the demo's key file is written once.
+    let push = push_channel(&config)?;
     let signals = StopSignals::install()?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -369,7 +371,11 @@ async fn serve(db: Db, config: Config, with_worker: bool) -> Result<ExitCode> {
             "PASSERELLE_CLAMD not set: attachments are stored NOT scanned (demo mode only)"
         );
     }
-    let app = web::router(web::AppState::new(db.clone(), config, Arc::new(files)));
+    let mut state = web::AppState::new(db.clone(), config, Arc::new(files));
+    if let Some(push) = &push {
+        state = state.with_push_key(push.public_key());
+    }
+    let app = web::router(state);
     println!(
         "Passerelle écoute sur {url} ({}, base {})",
         if mode == Mode::Demo {
@@ -437,10 +443,79 @@ fn channels(config: &Config) -> Result<messaging::Channels> {
     let renderer = web::render::AppointmentRenderer {
         public_url: config.public_url.clone(),
     };
-    Ok(messaging::Channels::new(email, sms).with_renderer(Box::new(renderer)))
+    let mut channels = messaging::Channels::new(email, sms).with_renderer(Box::new(renderer));
+    if let Some(push) = push_channel(config)? {
+        channels = channels.with_push(push);
+    }
+    Ok(channels)
 }
 
-/// Days without a status change after which a referral is chased (issue 7: default 90).
+/// The file of the demo's VAPID private key, in the data directory.
+const VAPID_KEY_FILE: &str = "vapid.key";
+
+/// Web Push: the VAPID private key of `PASSERELLE_VAPID_PRIVATE_KEY` (base64url, 32 bytes), else
+/// `<data dir>/vapid.key`, which `demo` generates. Without either, push is simply not offered.
+fn vapid_private_key(config: &Config) -> Result<Option<String>> {
+    if let Ok(v) = std::env::var("PASSERELLE_VAPID_PRIVATE_KEY") {
+        if !v.trim().is_empty() {
+            return Ok(Some(v.trim().to_string()));
+        }
+    }
+    let path = config.data_dir.join(VAPID_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(s) => return Ok(Some(s.trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("lecture de {}", path.display())),
+    }
+    if !config.is_demo() {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("création de {}", config.data_dir.display()))?;
+    let key = messaging::generate_vapid_private_key();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(&path) {
+        Ok(mut f) => {
+            use std::io::Write;
+            writeln!(f, "{key}").with_context(|| format!("écriture de {}", path.display()))?;
+            Ok(Some(key))
+        }
+        // Another process of the demo wrote it first.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Some(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("lecture de {}", path.display()))?
+                .trim()
+                .to_string(),
+        )),
+        Err(e) => Err(e).with_context(|| format!("écriture de {}", path.display())),
+    }
+}
+
+/// The push channel when a VAPID key is configured. Its contact (`sub` claim) is `PASSERELLE_VAPID_SUBJECT`, else
+/// the sender address of the e-mails.
+fn push_channel(config: &Config) -> Result<Option<messaging::PushChannel>> {
+    let Some(key) = vapid_private_key(config)? else {
+        return Ok(None);
+    };
+    let subject = std::env::var("PASSERELLE_VAPID_SUBJECT").unwrap_or_else(|_| {
+        let from = config.mail_from.as_str();
+        let address = from
+            .rsplit_once('<')
+            .map_or(from, |(_, a)| a.trim_end_matches('>'));
+        format!("mailto:{}", address.trim())
+    });
+    messaging::PushChannel::new(&key, &subject)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("PASSERELLE_VAPID_PRIVATE_KEY ou {VAPID_KEY_FILE} : {e}"))
+}
+
+/// Days without a status change after which a referral is chased (90 days, docs/DOMAIN.md#deadline-reminders).
 const REFERRAL_REMINDER_DAYS: i64 = 90;
 
 /// Background work: the outbox dispatcher, and the daily jobs (slot generation, divestment auto-acceptance,

@@ -13,6 +13,7 @@ pub mod orgs;
 pub mod outbox;
 pub mod parquet;
 pub mod policy;
+pub mod push;
 pub mod ratelimit;
 pub mod refdata;
 pub mod roles;

@@ -39,6 +39,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_search_indexes"),
     migration!(13, "0013_frugal_sms"),
     migration!(15, "0015_parquet_admin"),
+    migration!(16, "0016_push"),
     migration!(17, "0017_message_languages"),
 ];
 

@@ -98,7 +98,7 @@ pub fn manages_files(role: Role) -> bool {
     )
 }
 
-/// Roles that close, reopen and resize slots of their organisation's agendas: its agents (DOMAIN.md: "agents can
+/// Roles that close, reopen and resize slots of their organisation's agendas: its agents (docs/DOMAIN.md: "agents can
 /// close a slot"), not the prosecutor's read-only role; never another organisation's, even a linked one that books
 /// in them.
 pub fn manages_slots(role: Role) -> bool {

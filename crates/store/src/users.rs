@@ -8,7 +8,7 @@ use crate::audit;
 use crate::roles::Role;
 use crate::{Actor, Db, Result, Scope, StoreError};
 
-/// Failed attempts that lock an account, and for how long (issue 4: 10 failures, 15 minutes).
+/// Failed attempts that lock an account, and for how long (10 failures, 15 minutes: docs/ARCHITECTURE.md, account security).
 pub const LOCKOUT_THRESHOLD: i64 = 10;
 pub const LOCKOUT_SECS: i64 = 15 * 60;
 

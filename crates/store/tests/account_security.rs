@@ -1,4 +1,4 @@
-//! Database side of account security (issue 11), on SQLite and PostgreSQL.
+//! Database side of account security, on SQLite and PostgreSQL.
 
 use store::orgs::{self, NewOrganisation};
 use store::parquet::{tokens, ParquetError};

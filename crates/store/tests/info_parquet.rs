@@ -1,4 +1,4 @@
-//! Database tests of Info Parquet (issue 7), each run on a fresh SQLite and a fresh PostgreSQL database.
+//! Database tests of Info Parquet, each run on a fresh SQLite and a fresh PostgreSQL database.
 
 use domain::referral::CLASSEMENT_APPEAL_NOTICE;
 use domain::{

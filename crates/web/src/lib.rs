@@ -37,6 +37,8 @@ pub struct AppState {
     pub files: Arc<files::FileStore>,
     /// Request counters of this process, for `/metrics`.
     pub metrics: Arc<metrics::Registry>,
+    /// VAPID public key (base64url) when Web Push is offered to people (`passerelle` sets it); None: no push.
+    pub push_public_key: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -46,7 +48,13 @@ impl AppState {
             config: Arc::new(config),
             files,
             metrics: Arc::default(),
+            push_public_key: None,
         }
+    }
+
+    pub fn with_push_key(mut self, public_key: &str) -> AppState {
+        self.push_public_key = Some(public_key.into());
+        self
     }
 
     /// State whose attachments go to a fresh local directory with a random key and no antivirus (files are

@@ -1,4 +1,4 @@
-//! Appointment messages are rendered again at send time (DOMAIN.md): the organisation's template in the person's
+//! Appointment messages are rendered again at send time (docs/DOMAIN.md): the organisation's template in the person's
 //! language, the place as it is now, a STOP link in every SMS and an .ics invitation with e-mailed summons and
 //! reschedules. A reminder or summon of an appointment canceled in the meantime is not sent.
 
@@ -64,10 +64,12 @@ impl AppointmentRenderer {
         }
         // The person changed their number or e-mail since the message was written (in their space or by an agent):
         // the old number or address gets nothing more.
-        let current = if m.channel == "sms" {
-            ctx.ppsmj.phone.as_deref()
-        } else {
-            ctx.ppsmj.email.as_deref()
+        // A push row names a subscription: the dispatcher checks it still exists (a browser handed to someone
+        // else subscribes again under a new id).
+        let current = match m.channel.as_str() {
+            "sms" => ctx.ppsmj.phone.as_deref(),
+            "push" => Some(m.recipient.as_str()),
+            _ => ctx.ppsmj.email.as_deref(),
         };
         if current != Some(m.recipient.as_str()) {
             return Ok(Rendered::Cancel(
@@ -126,7 +128,7 @@ impl AppointmentRenderer {
             if let Some(plain) = domain::to_gsm7(&rendition.body) {
                 rendition.body = plain;
             }
-        } else if matches!(m.kind.as_str(), "summon" | "reschedule") {
+        } else if m.channel == "email" && matches!(m.kind.as_str(), "summon" | "reschedule") {
             let starts = ctx.appointment.starts_at;
             let location = format!("{}, {}", ctx.place.name, ctx.place.address);
             let ics = messaging::ics_invitation(

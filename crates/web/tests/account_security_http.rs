@@ -1,4 +1,4 @@
-//! Account security (issue 11) through the real router, on SQLite and PostgreSQL: redirects after login, reset
+//! Account security through the real router, on SQLite and PostgreSQL: redirects after login, reset
 //! links, second factor, lockout, sessions, proxies, hashing under load, input limits.
 
 use axum::body::Body;

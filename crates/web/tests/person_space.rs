@@ -1670,3 +1670,236 @@ async fn send_bytes(st: &AppState, uri: &str, cookies: &str) -> (StatusCode, Hea
     let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
     (status, headers, bytes)
 }
+async fn send_json(st: &AppState, uri: &str, cookies: &str, csrf: Option<&str>, json: &str) -> Res {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(header::COOKIE, cookies)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(c) = csrf {
+        req = req.header("x-csrf-token", c);
+    }
+    let res = web::router(st.clone())
+        .oneshot(req.body(Body::from(json.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body =
+        String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).into_owned();
+    Res {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `PushSubscription.toJSON()` of a browser (a P-256 point is 65 bytes starting with 4, the auth secret 16 bytes).
+fn subscription_json(endpoint: &str) -> String {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let mut point = [7u8; 65];
+    point[0] = 4;
+    serde_json::json!({
+        "endpoint": endpoint,
+        "expirationTime": null,
+        "keys": { "p256dh": b64(&point), "auth": b64(&[9u8; 16]) }
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_person_turns_push_reminders_on_and_off_for_their_own_browser_only() {
+    on_each_backend(|db| async move {
+        let w = world(db).await;
+        let key = messaging::PushChannel::new(
+            &messaging::generate_vapid_private_key(),
+            "mailto:test@localhost",
+        )
+        .unwrap()
+        .public_key()
+        .to_string();
+        let st = w.st.clone().with_push_key(&key);
+        let yasmine = sign_in(&w, "06 12 34 56 78", A_PHONE).await;
+        let bruno = sign_in(&w, "07 81 22 33 44", "+33781223344").await;
+
+        // The section is there for the script to reveal (hidden without JS); the page has no inline script.
+        let page = send(&st, "GET", "/mon-espace/coordonnees", &yasmine.cookie, None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page
+            .body
+            .contains("<section id=\"notifications\" class=\"fr-mt-4w\" hidden"));
+        assert!(page.body.contains(&format!("data-key=\"{key}\"")));
+        assert!(page.body.contains("Recevoir les rappels sur ce téléphone"));
+        assert!(page
+            .body
+            .contains("<script src=\"/static/app/push.js\" defer></script>"));
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+        // Without a VAPID key, push is not offered at all.
+        let plain = send(
+            &w.st,
+            "GET",
+            "/mon-espace/coordonnees",
+            &yasmine.cookie,
+            None,
+        )
+        .await;
+        assert!(!plain.body.contains("notifications"));
+        let r = send_json(
+            &w.st,
+            "/mon-espace/notifications",
+            &yasmine.cookie,
+            Some(&yasmine.csrf),
+            &subscription_json("https://push.example/y"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+        // The service worker and its script are static files.
+        let sw = send(&st, "GET", "/mon-espace/sw.js", "", None).await;
+        assert_eq!(sw.status, StatusCode::OK);
+        assert!(sw.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"));
+        assert!(sw.body.contains("showNotification"));
+        let js = send(&st, "GET", "/static/app/push.js", "", None).await;
+        assert_eq!(js.status, StatusCode::OK);
+        assert!(js.body.contains("/mon-espace/notifications"));
+
+        let endpoint = "https://push.example/send/yasmine-phone";
+        let sub = subscription_json(endpoint);
+        // CSRF: no token, a forged one, or another person's.
+        for csrf in [None, Some("forged"), Some(bruno.csrf.as_str())] {
+            let r = send_json(
+                &st,
+                "/mon-espace/notifications",
+                &yasmine.cookie,
+                csrf,
+                &sub,
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{csrf:?}");
+        }
+        // Nobody signed in: sent to the sign-in page.
+        let r = send_json(
+            &st,
+            "/mon-espace/notifications",
+            &format!("passerelle_csrf={CSRF}"),
+            Some(CSRF),
+            &sub,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(store::push::for_person(&w.db, &w.a)
+            .await
+            .unwrap()
+            .is_empty());
+        // Garbage is refused with a problem, never a 500.
+        for bad in [
+            "not json".to_string(),
+            "{}".to_string(),
+            subscription_json("http://push.example/plain-http"),
+            subscription_json("https://user@push.example/x"),
+            r#"{"endpoint":"https://push.example/x","keys":{"p256dh":"AAAA","auth":"AAAA"}}"#
+                .to_string(),
+        ] {
+            let r = send_json(
+                &st,
+                "/mon-espace/notifications",
+                &yasmine.cookie,
+                Some(&yasmine.csrf),
+                &bad,
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+            assert_eq!(r.headers[header::CONTENT_TYPE], "application/problem+json");
+        }
+
+        let r = send_json(
+            &st,
+            "/mon-espace/notifications",
+            &yasmine.cookie,
+            Some(&yasmine.csrf),
+            &sub,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+        let subs = store::push::for_person(&w.db, &w.a).await.unwrap();
+        assert_eq!(subs.len(), 1);
+        assert_eq!(subs[0].endpoint, endpoint);
+
+        // A reminder written from now on also goes to that browser, rendered like the SMS text at send time.
+        let agenda: String = sqlx::query_scalar::<_, String>("SELECT id FROM agendas LIMIT 1")
+            .fetch_one(w.db.pool())
+            .await
+            .unwrap();
+        let appt = book(
+            &w.db,
+            &w.cpip.scope,
+            &w.a,
+            &agenda,
+            store::now() + 9 * 86_400,
+        )
+        .await;
+        let pushes: Vec<_> = outbox::list_for_recipient(&w.db, &subs[0].id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.related_id.as_deref() == Some(appt.as_str()))
+            .collect();
+        assert_eq!(pushes.len(), 1, "one push reminder");
+        assert_eq!(
+            (pushes[0].channel.as_str(), pushes[0].kind.as_str()),
+            ("push", "reminder")
+        );
+        let sms_reminder = outbox::list_for_recipient(&w.db, A_PHONE)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.kind == "reminder" && m.related_id.as_deref() == Some(appt.as_str()))
+            .expect("an SMS reminder too");
+        assert_eq!(pushes[0].due_at, sms_reminder.due_at, "same due time");
+        let renderer = web::render::AppointmentRenderer {
+            public_url: "https://passerelle.example".into(),
+        };
+        let Rendered::Replace(r) = renderer.render(&w.db, &pushes[0]).await.unwrap() else {
+            panic!("a push reminder is rendered at send time");
+        };
+        assert!(r.body.starts_with("Rappel"), "{}", r.body);
+        assert!(
+            !r.body.contains("STOP"),
+            "no SMS opt-out link in a notification"
+        );
+        assert_eq!(r.subject.as_deref(), Some("Rappel de votre rendez-vous"));
+
+        // Bruno cannot turn off Yasmine's notifications (the answer tells nothing either).
+        let off = serde_json::json!({ "endpoint": endpoint }).to_string();
+        let r = send_json(
+            &st,
+            "/mon-espace/notifications/arret",
+            &bruno.cookie,
+            Some(&bruno.csrf),
+            &off,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert_eq!(store::push::for_person(&w.db, &w.a).await.unwrap().len(), 1);
+        // Yasmine can.
+        let r = send_json(
+            &st,
+            "/mon-espace/notifications/arret",
+            &yasmine.cookie,
+            Some(&yasmine.csrf),
+            &off,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert!(store::push::for_person(&w.db, &w.a)
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}

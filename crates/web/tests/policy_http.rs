@@ -1,4 +1,4 @@
-//! The rights holes of issue 11, each through the real router (or the repository an HTTP handler calls), on SQLite
+//! The rights holes found by probing, each through the real router (or the repository an HTTP handler calls), on SQLite
 //! and PostgreSQL: links in failed messages, the demo outbox, text in the query string, slots and divestments of a
 //! linked SPIP, a TJ's local admin and the parquet's accounts, the audit journal of linked organisations,
 //! uniqueness answers outside the scope, and unaudited reads.

@@ -95,7 +95,7 @@ pub struct Booked {
     pub appointment: Appointment,
     /// Messages to send (summon, or reschedule for a rebooking).
     pub messages: Vec<MessageEvent>,
-    /// Set when no SMS can reach the person: the agent hands over a paper convocation (DOMAIN.md).
+    /// Set when no SMS can reach the person: the agent hands over a paper convocation (docs/DOMAIN.md).
     pub sms_warning: Option<String>,
 }
 

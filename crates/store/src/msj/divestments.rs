@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::{bind_all, history, ppsmj, MsjError, MsjResult};
 use crate::{audit, Actor, Db, Result, Scope, StoreError, Tx};
 
-/// Days without answer after which a request is accepted (DOMAIN.md).
+/// Days without answer after which a request is accepted (docs/DOMAIN.md).
 pub const AUTO_ACCEPT_DAYS: i64 = 10;
 
 /// A request is accepted at once when the person's last appointment is older than this ("more than 6 months":

@@ -105,7 +105,7 @@ impl fmt::Display for FieldErrors {
     }
 }
 
-/// What kind of message an appointment change calls for (DOMAIN.md, "Messages"). Reminders are not events:
+/// What kind of message an appointment change calls for (docs/DOMAIN.md, "Messages"). Reminders are not events:
 /// they are scheduled from the appointment time by the messaging layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MessageKind {
@@ -137,7 +137,7 @@ pub struct MessageEvent {
     pub sms_possible: bool,
 }
 
-/// Who books which appointment types (DOMAIN.md): the role group named in `appointment_types.booked_by`.
+/// Who books which appointment types (docs/DOMAIN.md): the role group named in `appointment_types.booked_by`.
 pub(crate) fn role_books(role: Option<Role>, booked_by: &str) -> bool {
     match role.map(Role::group) {
         // System jobs and the CLI (seeding, imports).

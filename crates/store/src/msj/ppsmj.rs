@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::{bind_all, history, like_prefix, ppsmj_visible, FieldErrors, MsjError, MsjResult};
 use crate::{audit, Db, Result, Scope, StoreError, Tx};
 
-/// Minimum age of a PPSMJ (DOMAIN.md): the service is not for minors under 16.
+/// Minimum age of a PPSMJ (docs/DOMAIN.md): the service is not for minors under 16.
 pub const MIN_AGE_YEARS: u32 = 16;
 
 /// Language of the messages and of the PPSMJ's space.

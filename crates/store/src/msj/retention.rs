@@ -1,4 +1,4 @@
-//! Retention (DOMAIN.md): a PPSMJ with no activity for 12 months is archived; an archived record is deleted
+//! Retention (docs/DOMAIN.md): a PPSMJ with no activity for 12 months is archived; an archived record is deleted
 //! 6 months after its archiving, with its appointments, history, divestment requests and pending messages.
 //! The audit trail keeps an event per record and per run; it holds ids only, never the person's data.
 
@@ -135,6 +135,7 @@ async fn delete_record(tx: &mut Tx<'_>, id: &str) -> Result<()> {
          (SELECT id FROM appointment_requests WHERE ppsmj_id = $1)",
         "DELETE FROM person_codes WHERE ppsmj_id = $1",
         "DELETE FROM person_sessions WHERE ppsmj_id = $1",
+        "DELETE FROM push_subscriptions WHERE ppsmj_id = $1",
         "DELETE FROM person_links WHERE ppsmj_id = $1",
         "DELETE FROM appointment_requests WHERE ppsmj_id = $1",
         "DELETE FROM appointment_documents WHERE ppsmj_id = $1",

@@ -9,7 +9,7 @@ use super::referrals::{ensure_visible, fetch};
 use super::{FieldError, FieldErrorKind as K, PResult, ParquetError, Side};
 use crate::{audit, Actor, Db, Result, Scope, StoreError};
 
-/// 1 GiB per file (issue 7).
+/// 1 GiB per file (docs/DOMAIN.md#attachments).
 pub const MAX_ATTACHMENT_BYTES: i64 = 1 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

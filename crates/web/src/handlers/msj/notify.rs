@@ -63,7 +63,8 @@ pub fn vars(ctx: &MessageContext) -> TemplateVars {
     }
 }
 
-/// Writes one message per reachable channel (SMS to the mobile when SMS is possible, e-mail when known).
+/// Writes one message per reachable channel (SMS to the mobile when SMS is possible, e-mail when known); a
+/// reminder also goes to each browser where the person turned on push notifications.
 async fn write(
     tx: &mut Tx<'_>,
     ctx: &MessageContext,
@@ -80,6 +81,11 @@ async fn write(
     if let Some(email) = &ctx.ppsmj.email {
         recipients.push(("email", email.clone()));
     }
+    if kind == "reminder" {
+        for id in store::push::ids_for_person_tx(tx, &ctx.ppsmj.id).await? {
+            recipients.push(("push", id));
+        }
+    }
     for (channel, recipient) in &recipients {
         outbox::enqueue(
             &mut **tx,
@@ -88,7 +94,7 @@ async fn write(
                 kind: kind.to_string(),
                 organisation_id: Some(ctx.appointment.organisation_id.clone()),
                 recipient: recipient.clone(),
-                subject: (*channel == "email").then(|| subject(kind).to_string()),
+                subject: (*channel != "sms").then(|| subject(kind).to_string()),
                 body: body.clone(),
                 due_at,
                 related_type: Some("appointment".into()),

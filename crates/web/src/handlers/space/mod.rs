@@ -10,6 +10,7 @@
 //! with a message); rebooking goes through the existing booking flow.
 
 pub mod i18n;
+pub mod push;
 
 use std::sync::Arc;
 
@@ -60,6 +61,9 @@ pub fn routes() -> Router<AppState> {
             get(contact_code_form).post(contact_code_submit),
         )
         .route("/mon-espace/coordonnees/preferences", post(preferences))
+        .route("/mon-espace/notifications", post(push::subscribe))
+        .route("/mon-espace/notifications/arret", post(push::unsubscribe))
+        .route("/mon-espace/sw.js", get(push::service_worker))
         .layer(axum::middleware::from_fn(translated_not_found))
         .route("/msj/demandes/{id}/refuser", post(agent_refuse))
         .route("/msj/justificatifs/{id}", get(agent_document))
@@ -1058,6 +1062,8 @@ pub struct DetailsPage {
     pub email_error: Option<&'static str>,
     pub languages: Vec<LangChoice>,
     pub email_reminders: bool,
+    /// The server's VAPID public key when push notifications are offered (the button appears with JS only).
+    pub push_key: Option<String>,
 }
 
 async fn details_page(
@@ -1105,6 +1111,7 @@ async fn details_page(
                 })
                 .collect(),
             email_reminders: me.email_reminders,
+            push_key: st.push_public_key.as_deref().map(str::to_string),
         },
     )
 }

@@ -1,4 +1,4 @@
-//! Message templates (issue 6, item 2): the national defaults and each organisation's overrides, by appointment
+//! Message templates: the national defaults and each organisation's overrides, by appointment
 //! type, kind and language, with an editor that previews the text on a sample appointment and counts SMS.
 
 mod editor;
