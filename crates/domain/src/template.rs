@@ -251,7 +251,7 @@ pub fn french_time(time: NaiveTime) -> String {
     format!("{}h{:02}", time.hour(), time.minute())
 }
 
-const EN_DAYS: [&str; 7] = [
+pub const EN_DAYS: [&str; 7] = [
     "Monday",
     "Tuesday",
     "Wednesday",
@@ -260,7 +260,7 @@ const EN_DAYS: [&str; 7] = [
     "Saturday",
     "Sunday",
 ];
-const EN_MONTHS: [&str; 12] = [
+pub const EN_MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -274,7 +274,7 @@ const EN_MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const AR_DAYS: [&str; 7] = [
+pub const AR_DAYS: [&str; 7] = [
     "الاثنين",
     "الثلاثاء",
     "الأربعاء",
@@ -283,8 +283,9 @@ const AR_DAYS: [&str; 7] = [
     "السبت",
     "الأحد",
 ];
-/// The month names used in the Maghreb and in France's Arabic-language public documents (as in the person's space).
-const AR_MONTHS: [&str; 12] = [
+/// The month names used in the Maghreb and in France's Arabic-language public documents (messages and the person's
+/// space use the same).
+pub const AR_MONTHS: [&str; 12] = [
     "جانفي",
     "فيفري",
     "مارس",

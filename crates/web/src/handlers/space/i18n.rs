@@ -638,53 +638,8 @@ const FR_MONTHS: [&str; 12] = [
     "novembre",
     "décembre",
 ];
-const EN_DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-const EN_MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const AR_DAYS: [&str; 7] = [
-    "الاثنين",
-    "الثلاثاء",
-    "الأربعاء",
-    "الخميس",
-    "الجمعة",
-    "السبت",
-    "الأحد",
-];
-// The month names used in the Maghreb and in France's Arabic-language public documents.
-const AR_MONTHS: [&str; 12] = [
-    "جانفي",
-    "فيفري",
-    "مارس",
-    "أفريل",
-    "ماي",
-    "جوان",
-    "جويلية",
-    "أوت",
-    "سبتمبر",
-    "أكتوبر",
-    "نوفمبر",
-    "ديسمبر",
-];
+// English and Arabic names are the messages' own (domain::template), so SMS and pages say the same.
+use domain::template::{AR_DAYS, AR_MONTHS, EN_DAYS, EN_MONTHS};
 
 fn weekday_index(d: Weekday) -> usize {
     d.num_days_from_monday() as usize
