@@ -1269,25 +1269,7 @@ pub async fn verify_contact_change(
     }
     let actor = person_actor(ppsmj_id, Some(&org), ip);
     let details = serde_json::json!({ "changed": [field], "by": "person" });
-    history(
-        &mut *tx,
-        &actor,
-        ppsmj_id,
-        None,
-        "ppsmj.update",
-        Some(details.clone()),
-        now,
-    )
-    .await?;
-    audit::record(
-        &mut *tx,
-        &actor,
-        "ppsmj.update",
-        "ppsmj",
-        Some(ppsmj_id),
-        Some(details),
-    )
-    .await?;
+    record_person_update(&mut tx, &actor, ppsmj_id, details, now).await?;
     tx.commit().await?;
     Ok(check)
 }
@@ -1324,9 +1306,23 @@ pub async fn set_preferences(
     .await?;
     let actor = person_actor(ppsmj_id, Some(&before.organisation_id), ip);
     let details = serde_json::json!({ "changed": changed, "by": "person" });
+    record_person_update(&mut tx, &actor, ppsmj_id, details, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A change the person made to their own record: a line in the record's history (seen by agents) and the same
+/// event in the audit trail, in the caller's transaction.
+async fn record_person_update(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    ppsmj_id: &str,
+    details: serde_json::Value,
+    now: i64,
+) -> crate::Result<()> {
     history(
-        &mut *tx,
-        &actor,
+        &mut **tx,
+        actor,
         ppsmj_id,
         None,
         "ppsmj.update",
@@ -1335,16 +1331,14 @@ pub async fn set_preferences(
     )
     .await?;
     audit::record(
-        &mut *tx,
-        &actor,
+        &mut **tx,
+        actor,
         "ppsmj.update",
         "ppsmj",
         Some(ppsmj_id),
         Some(details),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 /// How long the link of a summons SMS prefills the number.
